@@ -1,0 +1,16 @@
+# ca_settings: language level and sanitizers; ca_warnings: our warning policy.
+# Every target of ours links both PRIVATE (ccache's standard_settings/standard_warnings).
+add_library(ca_settings INTERFACE)
+target_compile_features(ca_settings INTERFACE cxx_std_20)
+if(CA_SANITIZE)
+  target_compile_options(ca_settings INTERFACE -fsanitize=${CA_SANITIZE} -fno-omit-frame-pointer
+                                               -fno-sanitize-recover=all)
+  target_link_options(ca_settings INTERFACE -fsanitize=${CA_SANITIZE})
+endif()
+
+add_library(ca_warnings INTERFACE)
+target_compile_options(ca_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                                             -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(CA_WERROR)
+  target_compile_options(ca_warnings INTERFACE -Werror)
+endif()
