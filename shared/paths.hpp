@@ -1,0 +1,36 @@
+// Where things live: the runtime dir (sockets, lock), the state dir (database, logs) and cargo's
+// log dir. Resolution order, for daemon and client alike:
+//   runtime: --runtime-dir, $CARGO_ANALYSIS_RUNTIME_DIR, $XDG_RUNTIME_DIR/cargo-analysis,
+//            /tmp/cargo-analysis-$UID
+//   state:   --state-dir, $CARGO_ANALYSIS_STATE_DIR, $XDG_STATE_HOME/cargo-analysis,
+//            $HOME/.local/state/cargo-analysis
+//   cargo log dir: $CARGO_HOME/log, else $HOME/.cargo/log
+#pragma once
+
+#include "shared/error.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace ca {
+
+std::filesystem::path runtime_dir(const std::string& flag_value);
+std::filesystem::path state_dir(const std::string& flag_value);
+std::filesystem::path cargo_log_dir();
+
+inline std::filesystem::path ingest_socket_path(const std::filesystem::path& runtime) {
+  return runtime / "ingest.sock";
+}
+inline std::filesystem::path grpc_socket_path(const std::filesystem::path& runtime) {
+  return runtime / "grpc.sock";
+}
+inline std::string grpc_address(const std::filesystem::path& runtime) {
+  return "unix:" + grpc_socket_path(runtime).string();
+}
+
+// Creates `dir` (and parents) with mode 0700 if missing, then verifies it is a directory owned
+// by the current user and not accessible to others (watchman's rule). Returns an io error
+// naming the path, or failed_precondition if it is owned by someone else or too open.
+Result<void> ensure_private_dir(const std::filesystem::path& dir);
+
+} // namespace ca
