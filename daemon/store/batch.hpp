@@ -1,0 +1,55 @@
+// What sources hand to the store: decoded events plus what they know about the runs.
+#pragma once
+
+#include "cargo_analysis/v1/events.pb.h"
+#include "shared/error.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ca::store {
+
+// A watched log file's read position, committed with the events read up to it.
+struct FileCheckpoint {
+  std::string path;
+  uint64_t inode = 0;
+  uint64_t offset = 0;
+  std::string run_id;
+};
+
+// What a source knows about a run beyond its events. Unset fields leave stored values alone.
+struct RunFacts {
+  std::string run_id;
+  std::optional<std::string> session_id;
+  std::optional<std::string> parent_run_id;
+  std::optional<std::string> link; // evidence kind of the parent link
+  std::optional<int> pid;
+  std::optional<int> ppid;
+  std::optional<int> exit_code;
+  // The run is over (its writer released the log, its producer said so, or its connection
+  // ended). `log_truncated`: the log ended empty or mid-line.
+  bool ended = false;
+  bool log_truncated = false;
+};
+
+struct BatchOutcome {
+  uint64_t inserted = 0;   // events stored
+  uint64_t duplicates = 0; // events already stored (same run, same line)
+  // Per event of the batch, in order: true if it was newly stored (for the live view, which
+  // must not announce a resent event twice).
+  std::vector<bool> event_inserted;
+};
+
+struct Batch {
+  std::string source; // for logs: "socket#3", "watcher", "grpc#1"
+  std::vector<cargo_analysis::v1::Event> events;
+  std::vector<RunFacts> facts; // applied after the events
+  std::optional<FileCheckpoint> checkpoint;
+  // Called on the writer thread once the batch is committed (or failed). Keep it short.
+  std::function<void(const Result<BatchOutcome>&)> on_done;
+};
+
+} // namespace ca::store

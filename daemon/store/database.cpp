@@ -1,0 +1,189 @@
+#include "daemon/store/database.hpp"
+
+#include <sqlite3.h>
+
+namespace ca::store {
+
+// --- Statement ---------------------------------------------------------------------------------
+
+Statement::Statement(Database& db, sqlite3_stmt* stmt, std::string sql)
+    : m_db(&db), m_stmt(stmt), m_sql(std::move(sql)) {}
+
+Statement::~Statement() {
+  sqlite3_finalize(m_stmt);
+}
+
+Statement::ResetGuard::~ResetGuard() {
+  sqlite3_reset(m_s->m_stmt);
+  sqlite3_clear_bindings(m_s->m_stmt);
+}
+
+void Statement::bind_one(int i, int64_t v) {
+  sqlite3_bind_int64(m_stmt, i, v);
+}
+void Statement::bind_one(int i, double v) {
+  sqlite3_bind_double(m_stmt, i, v);
+}
+void Statement::bind_one(int i, std::string_view v) {
+  // SQLITE_TRANSIENT: SQLite copies, so the caller's buffer may go away before step().
+  sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void Statement::bind_one(int i, std::nullopt_t) {
+  sqlite3_bind_null(m_stmt, i);
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  return unexpected(m_db->error("step failed", m_sql));
+}
+
+Result<void> Statement::run() {
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, step());
+    if (!row) {
+      return {};
+    }
+  }
+}
+
+int64_t Statement::column_int(int col) const {
+  return sqlite3_column_int64(m_stmt, col);
+}
+double Statement::column_double(int col) const {
+  return sqlite3_column_double(m_stmt, col);
+}
+std::string Statement::column_text(int col) const {
+  return std::string(column_text_view(col));
+}
+std::string_view Statement::column_text_view(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
+  if (p == nullptr) {
+    return {};
+  }
+  return {p, static_cast<size_t>(sqlite3_column_bytes(m_stmt, col))};
+}
+bool Statement::column_is_null(int col) const {
+  return sqlite3_column_type(m_stmt, col) == SQLITE_NULL;
+}
+int Statement::changes() const {
+  return sqlite3_changes(m_db->handle());
+}
+
+// --- Database ----------------------------------------------------------------------------------
+
+void Database::Closer::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
+
+Database::Database(sqlite3* db, std::filesystem::path path) : m_db(db), m_path(std::move(path)) {}
+
+Database::~Database() {
+  m_cache.clear(); // finalize statements before the connection closes
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path, Mode mode) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (mode == Mode::read_only ? SQLITE_OPEN_READONLY
+                                       : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Database> db(new Database(raw, path));
+  if (rc != SQLITE_OK) {
+    return unexpected(ErrorCode::database,
+                      "cannot open database " + path.string() + ": " +
+                          (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  if (mode == Mode::read_write_create) {
+    // WAL: readers never block the writer. NORMAL sync is durable across process crashes
+    // (the WAL is fsynced at checkpoints); only a power loss can drop the last transactions.
+    CA_TRY(db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  }
+  CA_TRY(db->exec("PRAGMA foreign_keys=ON;"));
+  if (mode == Mode::read_only) {
+    // Readers scan runs and units for reports: map the file and keep a larger page cache, so a
+    // big history is read from memory rather than through pread() page by page.
+    CA_TRY(db->exec("PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"));
+  }
+  return db;
+}
+
+Result<void> Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* msg = nullptr;
+  if (sqlite3_exec(m_db.get(), text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string why = msg != nullptr ? msg : "unknown error";
+    sqlite3_free(msg);
+    return unexpected(ErrorCode::database, why + " (in: " + text.substr(0, 200) + ")");
+  }
+  return {};
+}
+
+Result<Statement*> Database::prepare_cached(std::string_view sql) {
+  std::string key(sql);
+  if (auto it = m_cache.find(key); it != m_cache.end()) {
+    return it->second.get();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(m_db.get(), key.data(), static_cast<int>(key.size()),
+                         SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return unexpected(error("prepare failed", key));
+  }
+  auto owned = std::make_unique<Statement>(*this, stmt, key);
+  Statement* p = owned.get();
+  m_cache.emplace(std::move(key), std::move(owned));
+  return p;
+}
+
+Result<int64_t> Database::query_int(std::string_view sql) {
+  CA_TRY_ASSIGN(Statement * s, prepare_cached(sql));
+  auto guard = s->bind();
+  CA_TRY_ASSIGN(bool row, s->step());
+  return row ? s->column_int(0) : 0;
+}
+
+int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(m_db.get());
+}
+
+Error Database::error(std::string_view what, std::string_view sql) const {
+  std::string msg = std::string(what) + ": " + sqlite3_errmsg(m_db.get());
+  if (!sql.empty()) {
+    msg += " (in: " + std::string(sql.substr(0, 200)) + ")";
+  }
+  return Error{ErrorCode::database, std::move(msg)};
+}
+
+// --- Transaction -------------------------------------------------------------------------------
+
+Transaction::Transaction(Database& db) : m_db(db) {
+  auto r = m_db.exec("BEGIN IMMEDIATE");
+  m_began = r.has_value();
+  if (!m_began) {
+    m_begin_error = r.error();
+  }
+}
+
+Transaction::~Transaction() {
+  if (m_began && !m_done) {
+    (void)m_db.exec("ROLLBACK");
+  }
+}
+
+Result<void> Transaction::commit() {
+  if (!m_began) {
+    return unexpected(m_begin_error);
+  }
+  CA_TRY(m_db.exec("COMMIT"));
+  m_done = true;
+  return {};
+}
+
+} // namespace ca::store

@@ -1,0 +1,438 @@
+#include "daemon/store/run_reader.hpp"
+
+#include "shared/run_id.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace ca::store {
+
+namespace v1 = cargo_analysis::v1;
+
+namespace {
+
+// The columns every RunSummary query selects, in the order fill_summary() reads them.
+constexpr const char* k_run_columns =
+    "run_id, session_id, parent_run_id, link, state, start_unix_ms, last_elapsed, command, "
+    "workspace_root, cwd, profile, target_dir, rustc_version, jobs, units_new, units_dirty, "
+    "units_fresh, units_total, units_finished, exit_code, pid, ppid, events, end_unix_ms";
+
+void fill_summary(const Statement& s, v1::RunSummary& r) {
+  r.set_run_id(s.column_text(0));
+  r.set_session_id(s.column_text(1));
+  r.set_parent_run_id(s.column_text(2));
+  r.set_link(s.column_text(3));
+  r.set_state(s.column_text(4));
+  r.set_start_unix_ms(s.column_int(5));
+  r.set_start_time(format_rfc3339_ms(s.column_int(5)));
+  r.set_duration_secs(s.column_double(6));
+  std::vector<std::string> argv;
+  if (auto text = s.column_text_view(7); !text.empty()) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_array()) {
+      for (const auto& a : j) {
+        if (a.is_string()) {
+          argv.push_back(a.get<std::string>());
+        }
+      }
+    }
+  }
+  for (const auto& a : argv) {
+    r.add_command(a);
+  }
+  r.set_command_line(display_command(argv));
+  r.set_workspace_root(s.column_text(8));
+  r.set_cwd(s.column_text(9));
+  r.set_profile(s.column_text(10));
+  r.set_target_dir(s.column_text(11));
+  r.set_rustc_version(s.column_text(12));
+  r.set_jobs(static_cast<uint32_t>(s.column_int(13)));
+  r.set_units_new(static_cast<uint32_t>(s.column_int(14)));
+  r.set_units_dirty(static_cast<uint32_t>(s.column_int(15)));
+  r.set_units_fresh(static_cast<uint32_t>(s.column_int(16)));
+  r.set_units_total(static_cast<uint32_t>(s.column_int(17)));
+  r.set_units_finished(static_cast<uint32_t>(s.column_int(18)));
+  if (!s.column_is_null(19)) {
+    r.set_exit_code(static_cast<int32_t>(s.column_int(19)));
+  }
+  r.set_pid(static_cast<uint32_t>(s.column_int(20)));
+  r.set_ppid(static_cast<uint32_t>(s.column_int(21)));
+  r.set_events(static_cast<uint64_t>(s.column_int(22)));
+}
+
+} // namespace
+
+std::string display_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string_view a = argv[i];
+    if (i == 0) {
+      auto slash = a.rfind('/');
+      out = std::string(slash == std::string_view::npos ? a : a.substr(slash + 1));
+      continue;
+    }
+    if (a == "-Zbuild-analysis") {
+      continue;
+    }
+    if (a == "--config" && i + 1 < argv.size() && argv[i + 1].rfind("build.analysis.", 0) == 0) {
+      ++i;
+      continue;
+    }
+    out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<RunReader>> RunReader::open(const std::filesystem::path& db_path) {
+  CA_TRY_ASSIGN(auto db, Database::open(db_path, Database::Mode::read_only));
+  return std::unique_ptr<RunReader>(new RunReader(std::move(db)));
+}
+
+Result<std::vector<v1::RunSummary>> RunReader::runs_where(const char* where,
+                                                          const std::string& arg) {
+  std::string sql = std::string("SELECT ") + k_run_columns + " FROM runs WHERE " + where;
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached(sql));
+  auto g = s->bind(arg);
+  std::vector<v1::RunSummary> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    fill_summary(*s, out.emplace_back());
+  }
+  return out;
+}
+
+Result<v1::RunSummary> RunReader::run(const std::string& run_id) {
+  CA_TRY_ASSIGN(auto runs, runs_where("run_id = ?1", run_id));
+  if (runs.empty()) {
+    return unexpected(ErrorCode::not_found, "session `" + run_id + "` not found");
+  }
+  return std::move(runs.front());
+}
+
+Result<std::vector<v1::RunSummary>> RunReader::session_runs(const std::string& session_id) {
+  return runs_where("session_id = ?1 ORDER BY start_unix_ms, run_id", session_id);
+}
+
+Result<std::vector<std::string>> RunReader::recent_sessions(const std::string& workspace_root,
+                                                            size_t limit) {
+  // A session's place in time and its workspace are its first run's. (A session can have
+  // several top-level runs: `exec -- sh -c 'cargo build; cargo test'`.)
+  CA_TRY_ASSIGN(
+      Statement * s,
+      m_db->prepare_cached("SELECT session_id, MIN(start_unix_ms) AS first_start, "
+                           "workspace_root AS first_workspace FROM runs GROUP BY session_id "
+                           "HAVING ?1 = '' OR first_workspace = ?1 "
+                           "ORDER BY first_start DESC, session_id DESC LIMIT ?2"));
+  auto g = s->bind(workspace_root, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    out.push_back(s->column_text(0));
+  }
+  return out;
+}
+
+Result<std::string> RunReader::newest_run(const std::string& workspace_root) {
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached(
+                                   "SELECT run_id FROM runs WHERE (?1 = '' OR workspace_root = ?1) "
+                                   "ORDER BY start_unix_ms DESC, run_id DESC LIMIT 1"));
+  auto g = s->bind(workspace_root);
+  CA_TRY_ASSIGN(bool row, s->step());
+  if (!row) {
+    return unexpected(ErrorCode::not_found, "no sessions found");
+  }
+  return s->column_text(0);
+}
+
+Result<std::string> RunReader::workspace_containing(const std::filesystem::path& dir) {
+  // Try `dir` and each ancestor, deepest first: one indexed lookup per path component.
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT 1 FROM runs WHERE workspace_root = ?1 LIMIT 1"));
+  for (std::filesystem::path p = dir.lexically_normal(); !p.empty();) {
+    std::string text = p.string();
+    if (text.size() > 1 && text.back() == '/') {
+      text.pop_back();
+    }
+    {
+      auto g = s->bind(text);
+      CA_TRY_ASSIGN(bool row, s->step());
+      if (row) {
+        return text;
+      }
+    }
+    auto parent = p.parent_path();
+    if (parent == p) {
+      break;
+    }
+    p = parent;
+  }
+  return std::string();
+}
+
+Result<std::vector<v1::Event>> RunReader::events(const std::string& run_id) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT e.raw FROM events e JOIN runs r ON r.id = e.run "
+                                     "WHERE r.run_id = ?1 ORDER BY e.seq"));
+  auto g = s->bind(run_id);
+  std::vector<v1::Event> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    v1::Event e;
+    if (m_decoder.decode(s->column_text_view(0), e)) {
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+Result<StoreCounts> RunReader::counts() {
+  StoreCounts c;
+  CA_TRY_ASSIGN(
+      Statement * s,
+      m_db->prepare_cached("SELECT COALESCE(SUM(events), 0), COUNT(*), COUNT(DISTINCT session_id), "
+                           "COALESCE(SUM(state = 'in_progress'), 0) FROM runs"));
+  auto g = s->bind();
+  CA_TRY_ASSIGN(bool row, s->step());
+  if (row) {
+    c.events = static_cast<uint64_t>(s->column_int(0));
+    c.runs = static_cast<uint64_t>(s->column_int(1));
+    c.sessions = static_cast<uint64_t>(s->column_int(2));
+    c.runs_in_progress = static_cast<uint64_t>(s->column_int(3));
+  }
+  return c;
+}
+
+Result<std::vector<WatchedFile>> RunReader::watched_files() {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT s.path, s.inode, s.offset, COALESCE(s.run_id, ''), "
+                                     "COALESCE(r.state, '') FROM sources s "
+                                     "LEFT JOIN runs r ON r.run_id = s.run_id"));
+  auto g = s->bind();
+  std::vector<WatchedFile> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    WatchedFile& f = out.emplace_back();
+    f.path = s->column_text(0);
+    f.inode = static_cast<uint64_t>(s->column_int(1));
+    f.offset = static_cast<uint64_t>(s->column_int(2));
+    f.run_id = s->column_text(3);
+    f.run_state = s->column_text(4);
+  }
+  return out;
+}
+
+namespace {
+
+// The scope's sessions as a JSON array for `json_each(?)`, or NULL for the whole history.
+std::optional<std::string> sessions_param(const TrendScope& scope) {
+  if (!scope.sessions) {
+    return std::nullopt;
+  }
+  return nlohmann::json(*scope.sessions).dump();
+}
+
+std::vector<uint32_t> split_indices(std::string_view text) {
+  std::vector<uint32_t> out;
+  uint32_t value = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      value = value * 10 + static_cast<uint32_t>(c - '0');
+      digits = true;
+    } else {
+      if (digits) {
+        out.push_back(value);
+      }
+      value = 0;
+      digits = false;
+    }
+  }
+  if (digits) {
+    out.push_back(value);
+  }
+  return out;
+}
+
+std::optional<double> column_optional_double(const Statement& s, int col) {
+  if (s.column_is_null(col)) {
+    return std::nullopt;
+  }
+  return s.column_double(col);
+}
+
+} // namespace
+
+Result<std::vector<StoredUnit>> RunReader::units(const std::string& run_id) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached(
+                    "SELECT u.idx, u.package_id, u.name, u.version, u.target_name, u.target_kind, "
+                    "u.mode, COALESCE(u.platform, ''), u.dependencies, "
+                    "COALESCE(u.fingerprint, ''), u.cause, u.start, u.rmeta, u.finish, u.root "
+                    "FROM runs r JOIN units u ON u.run = r.id WHERE r.run_id = ?1 "
+                    "ORDER BY u.idx"));
+  auto g = s->bind(run_id);
+  std::vector<StoredUnit> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    StoredUnit& u = out.emplace_back();
+    u.index = static_cast<uint32_t>(s->column_int(0));
+    u.package_id = s->column_text(1);
+    u.name = s->column_text(2);
+    u.version = s->column_text(3);
+    u.target_name = s->column_text(4);
+    u.target_kind = s->column_text(5);
+    u.mode = s->column_text(6);
+    u.platform = s->column_text(7);
+    u.dependencies = split_indices(s->column_text_view(8));
+    u.fingerprint = s->column_text(9);
+    u.cause = s->column_text(10);
+    u.start = column_optional_double(*s, 11);
+    u.rmeta = column_optional_double(*s, 12);
+    u.finish = column_optional_double(*s, 13);
+    u.root = s->column_int(14) != 0;
+  }
+  return out;
+}
+
+Result<std::vector<TrendRun>> RunReader::trend_runs(const TrendScope& scope) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached(
+                    "SELECT run_id, session_id, COALESCE(parent_run_id, ''), state, "
+                    "COALESCE(command, ''), start_unix_ms, last_elapsed FROM runs "
+                    "WHERE (?1 = '' OR workspace_root = ?1) AND (?2 IS NULL OR session_id IN "
+                    "(SELECT value FROM json_each(?2))) ORDER BY start_unix_ms, run_id"));
+  auto g = s->bind(scope.workspace_root, sessions_param(scope));
+  std::vector<TrendRun> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    TrendRun& r = out.emplace_back();
+    r.run_id = s->column_text(0);
+    r.session_id = s->column_text(1);
+    r.parent_run_id = s->column_text(2);
+    r.state = s->column_text(3);
+    r.command = s->column_text(4);
+    r.start_unix_ms = s->column_int(5);
+    r.duration_secs = s->column_double(6);
+  }
+  return out;
+}
+
+Result<std::vector<TrendUnitTime>> RunReader::trend_unit_times(const TrendScope& scope,
+                                                               size_t limit) {
+  // The whole history comes from the per-workspace totals kept at ingest; across workspaces,
+  // package id and version are those of one of them.
+  constexpr const char* k_history =
+      "SELECT name, target_name, target_kind, mode, package_id, version, SUM(builds) AS n, "
+      "SUM(total_secs) AS total, MAX(max_secs) FROM unit_trends "
+      "WHERE (?1 = '' OR workspace_root = ?1) AND ?2 IS NULL "
+      "GROUP BY name, target_name, target_kind, mode "
+      "ORDER BY total / n DESC, name, target_name, target_kind, mode LIMIT ?3";
+  constexpr const char* k_sessions =
+      "SELECT u.name, u.target_name, u.target_kind, u.mode, u.package_id, u.version, "
+      "COUNT(*) AS n, SUM(u.finish - u.start) AS total, MAX(u.finish - u.start) "
+      "FROM runs r JOIN units u ON u.run = r.id "
+      "WHERE (?1 = '' OR r.workspace_root = ?1) "
+      "AND r.session_id IN (SELECT value FROM json_each(?2)) "
+      "AND u.start IS NOT NULL AND u.finish IS NOT NULL "
+      "GROUP BY u.name, u.target_name, u.target_kind, u.mode "
+      "ORDER BY total / n DESC, u.name, u.target_name, u.target_kind, u.mode LIMIT ?3";
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached(scope.sessions ? k_sessions : k_history));
+  auto g = s->bind(scope.workspace_root, sessions_param(scope), static_cast<int64_t>(limit));
+  std::vector<TrendUnitTime> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    TrendUnitTime& t = out.emplace_back();
+    t.name = s->column_text(0);
+    t.target_name = s->column_text(1);
+    t.target_kind = s->column_text(2);
+    t.mode = s->column_text(3);
+    t.package_id = s->column_text(4);
+    t.version = s->column_text(5);
+    t.builds = s->column_int(6);
+    t.total_secs = s->column_double(7);
+    t.max_secs = s->column_double(8);
+  }
+  return out;
+}
+
+Result<std::vector<TrendRootCause>> RunReader::trend_root_causes(const TrendScope& scope) {
+  // MAX() as the only min/max aggregate makes SQLite take the other columns (the example) from
+  // the newest row of each group. The partial index units_dirty_roots holds just these rows.
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached(
+                    "SELECT u.name, u.target_name, u.target_kind, u.mode, u.package_id, "
+                    "u.version, COALESCE(u.cause_key, ''), COALESCE(u.cause_kind, ''), COUNT(*), "
+                    "MAX(r.start_unix_ms), r.run_id, u.idx, u.cause, "
+                    "COALESCE(r.workspace_root, '') "
+                    "FROM units u JOIN runs r ON r.id = u.run "
+                    "WHERE u.root = 1 AND u.fingerprint = 'dirty' "
+                    "AND (?1 = '' OR r.workspace_root = ?1) AND (?2 IS NULL OR r.session_id IN "
+                    "(SELECT value FROM json_each(?2))) "
+                    "GROUP BY u.name, u.target_name, u.target_kind, u.mode, u.cause_key"));
+  auto g = s->bind(scope.workspace_root, sessions_param(scope));
+  std::vector<TrendRootCause> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    TrendRootCause& c = out.emplace_back();
+    c.name = s->column_text(0);
+    c.target_name = s->column_text(1);
+    c.target_kind = s->column_text(2);
+    c.mode = s->column_text(3);
+    c.package_id = s->column_text(4);
+    c.version = s->column_text(5);
+    c.cause_key = s->column_text(6);
+    c.cause_kind = s->column_text(7);
+    c.count = s->column_int(8);
+    c.example_run_id = s->column_text(10);
+    c.example_index = static_cast<uint32_t>(s->column_int(11));
+    c.example_cause = s->column_text(12);
+    c.example_workspace_root = s->column_text(13);
+  }
+  return out;
+}
+
+ReaderPool::Lease::~Lease() {
+  if (m_reader && m_pool != nullptr) {
+    std::lock_guard lock(m_pool->m_mutex);
+    m_pool->m_idle.push_back(std::move(m_reader));
+  }
+}
+
+Result<ReaderPool::Lease> ReaderPool::lease() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_idle.empty()) {
+      auto r = std::move(m_idle.back());
+      m_idle.pop_back();
+      return Lease(*this, std::move(r));
+    }
+  }
+  CA_TRY_ASSIGN(auto reader, RunReader::open(m_path));
+  return Lease(*this, std::move(reader));
+}
+
+} // namespace ca::store

@@ -1,0 +1,188 @@
+// The read side of the store: runs, sessions and events, on a read-only connection of its own
+// (WAL lets it read while the writer writes). One RunReader per thread; ReaderPool hands them
+// out to concurrent requests.
+#pragma once
+
+#include "cargo_analysis/v1/events.pb.h"
+#include "cargo_analysis/v1/reports.pb.h"
+#include "daemon/store/database.hpp"
+#include "shared/codec/event_decoder.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ca::store {
+
+struct StoreCounts {
+  uint64_t events = 0;
+  uint64_t runs = 0;
+  uint64_t sessions = 0;
+  uint64_t runs_in_progress = 0;
+};
+
+// A log file the watcher has read, as its last committed checkpoint says.
+struct WatchedFile {
+  std::string path;
+  uint64_t inode = 0;
+  uint64_t offset = 0;   // just past the last complete line stored
+  std::string run_id;    // "" if the file gave none
+  std::string run_state; // that run's state, "" if there is no such run
+};
+
+// A unit of a run as the `units` table has it: enough for reports that need no events.
+struct StoredUnit {
+  uint32_t index = 0;
+  std::string package_id;
+  std::string name;
+  std::string version;
+  std::string target_name;
+  std::string target_kind;
+  std::string mode;
+  std::string platform;
+  std::vector<uint32_t> dependencies;
+  std::string fingerprint; // new, dirty, fresh; "" before its fingerprint was logged
+  std::string cause;       // the DirtyReason, protobuf-encoded; "" if none
+  std::optional<double> start;
+  std::optional<double> rmeta;
+  std::optional<double> finish;
+  bool root = false; // a root rebuild (see trend_index.hpp)
+};
+
+// The stored history a trends query covers.
+struct TrendScope {
+  std::string workspace_root; // only runs in this workspace; "" = every workspace
+  // Only runs of these sessions; unset = the whole history.
+  std::optional<std::vector<std::string>> sessions;
+};
+
+// A run as trends read it.
+struct TrendRun {
+  std::string run_id;
+  std::string session_id;
+  std::string parent_run_id; // "" for a top-level run
+  std::string state;
+  std::string command; // cargo's argv as a JSON array, as stored
+  int64_t start_unix_ms = 0;
+  double duration_secs = 0;
+};
+
+// One unit (package name, target, mode) over the runs in scope that compiled it.
+struct TrendUnitTime {
+  std::string name;
+  std::string target_name;
+  std::string target_kind;
+  std::string mode;
+  std::string package_id; // of a recent build
+  std::string version;
+  int64_t builds = 0;
+  double total_secs = 0;
+  double max_secs = 0;
+};
+
+// How often one unit was a dirty root rebuild for one cause (`units.cause_key`), with the newest
+// occurrence as an example.
+struct TrendRootCause {
+  std::string name;
+  std::string target_name;
+  std::string target_kind;
+  std::string mode;
+  std::string package_id; // of the example
+  std::string version;
+  std::string cause_key;
+  std::string cause_kind;
+  int64_t count = 0;
+  std::string example_run_id;
+  uint32_t example_index = 0;
+  std::string example_cause; // DirtyReason, protobuf-encoded
+  std::string example_workspace_root;
+};
+
+class RunReader {
+public:
+  static Result<std::unique_ptr<RunReader>> open(const std::filesystem::path& db_path);
+
+  // The run with this cargo run id; not_found if none.
+  Result<cargo_analysis::v1::RunSummary> run(const std::string& run_id);
+
+  // Runs of a session in start order (empty if no such session).
+  Result<std::vector<cargo_analysis::v1::RunSummary>> session_runs(const std::string& session_id);
+
+  // Session ids, newest first by their first run's start; only those whose top-level run was
+  // in `workspace_root` unless it is empty. At most `limit` (+1, to tell truncation).
+  Result<std::vector<std::string>> recent_sessions(const std::string& workspace_root, size_t limit);
+
+  // The newest run id, of `workspace_root` unless empty; not_found if none.
+  Result<std::string> newest_run(const std::string& workspace_root);
+
+  // The stored workspace root that contains `dir` (the deepest one), or "" if none does.
+  Result<std::string> workspace_containing(const std::filesystem::path& dir);
+
+  // The run's events, decoded from the stored lines, in arrival order.
+  Result<std::vector<cargo_analysis::v1::Event>> events(const std::string& run_id);
+
+  Result<StoreCounts> counts();
+
+  // Every checkpointed log file (the `sources` table), for the log watcher's back-fill.
+  Result<std::vector<WatchedFile>> watched_files();
+
+  // The units of a run by index, from the `units` table (no events decoded). Empty if the run
+  // has none or does not exist.
+  Result<std::vector<StoredUnit>> units(const std::string& run_id);
+
+  // Every run in scope, oldest first.
+  Result<std::vector<TrendRun>> trend_runs(const TrendScope& scope);
+
+  // The `limit` units with the longest mean compile time over the runs in scope that compiled
+  // them (started and finished), slowest first. The whole history is read from `unit_trends`
+  // (a row per workspace and unit), a scope of sessions from those sessions' unit rows.
+  Result<std::vector<TrendUnitTime>> trend_unit_times(const TrendScope& scope, size_t limit);
+
+  // Dirty root rebuilds in scope grouped by unit and cause key, in no particular order.
+  Result<std::vector<TrendRootCause>> trend_root_causes(const TrendScope& scope);
+
+private:
+  explicit RunReader(std::unique_ptr<Database> db) : m_db(std::move(db)) {}
+  Result<std::vector<cargo_analysis::v1::RunSummary>> runs_where(const char* sql,
+                                                                 const std::string& arg);
+
+  std::unique_ptr<Database> m_db;
+  codec::EventDecoder m_decoder;
+};
+
+// A few RunReaders shared by request threads: lease() gives one exclusively until the lease
+// dies; a new one is opened when all are busy.
+class ReaderPool {
+public:
+  explicit ReaderPool(std::filesystem::path db_path) : m_path(std::move(db_path)) {}
+
+  class Lease {
+  public:
+    Lease(ReaderPool& pool, std::unique_ptr<RunReader> r) : m_pool(&pool), m_reader(std::move(r)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = default;
+    ~Lease();
+    RunReader* operator->() { return m_reader.get(); }
+    RunReader& operator*() { return *m_reader; }
+
+  private:
+    ReaderPool* m_pool;
+    std::unique_ptr<RunReader> m_reader;
+  };
+
+  Result<Lease> lease();
+
+private:
+  std::filesystem::path m_path;
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<RunReader>> m_idle;
+};
+
+// Shortens cargo's argv for display: `cargo build --release` (the program's base name, with
+// `-Zbuild-analysis` and `--config build.analysis.enabled=true` dropped as they are ours).
+std::string display_command(const std::vector<std::string>& argv);
+
+} // namespace ca::store
