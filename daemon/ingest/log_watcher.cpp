@@ -1,0 +1,705 @@
+#include "daemon/ingest/log_watcher.hpp"
+
+#include "daemon/ingest/flock_probe.hpp"
+#include "daemon/ingest/line_ingestor.hpp"
+#include "daemon/ingest/socket_listener.hpp"
+#include "shared/codec/event_decoder.hpp"
+#include "shared/run_id.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+namespace ca::ingest {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* k_counter = "watcher";
+constexpr std::string_view k_suffix = ".jsonl";
+// A batch is handed to the writer after this many lines (or at EOF): big enough to amortise a
+// transaction, small enough that a back-fill of a huge log shows progress and bounded memory.
+constexpr size_t k_batch_lines = 4096;
+constexpr size_t k_read_chunk = 256 * 1024;
+// Back-fill progress is logged every this many files.
+constexpr uint64_t k_progress_every = 500;
+// Files drained at once by a scan: enough to keep the decoder and the writer both busy.
+constexpr size_t k_backfill_parallel = 4;
+
+// How sure we are that a file's writer is done, in increasing order.
+enum class EndCheck {
+  none,
+  backfill, // seen by a scan or moved in: one probe decides
+  closed,   // IN_CLOSE_WRITE: the writer closed it; re-probe a while if the lock looks held
+};
+
+bool is_final_state(const std::string& state) {
+  return state == "completed" || state == "failed" || state == "interrupted";
+}
+
+bool is_log_name(std::string_view name) {
+  return name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix;
+}
+
+class UniqueFd {
+public:
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  ~UniqueFd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return m_fd; }
+  explicit operator bool() const { return m_fd >= 0; }
+
+private:
+  int m_fd;
+};
+
+// Calls `fn(wd, mask, name)` for each event in what one read(2) of an inotify fd returned.
+// (Not inline in the coroutine: a struct with a flexible array member cannot live in its frame.)
+template <class Fn> void for_each_event(const char* buf, size_t n, Fn&& fn) {
+  for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
+    inotify_event ev{};
+    std::memcpy(&ev, buf + off, sizeof ev);
+    std::string_view name;
+    if (ev.len > 0) {
+      const char* p = buf + off + sizeof(inotify_event);
+      name = std::string_view(p, ::strnlen(p, ev.len));
+    }
+    fn(ev.wd, ev.mask, name);
+    off += sizeof(inotify_event) + ev.len;
+  }
+}
+
+// Waits until `timer` is cancelled: a condition variable for one thread's coroutines.
+asio::awaitable<void> wait_for_wake(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    spdlog::error("watcher: internal error: {}", x.what());
+  }
+}
+
+} // namespace
+
+// One log file, as far as we have read it. Owned by the watcher thread.
+struct TailedFile {
+  std::filesystem::path path;
+  std::string name_run_id; // the run id its name spells, if it is one
+  uint64_t inode = 0;      // of the file the offset belongs to; 0 until first opened
+  uint64_t offset = 0;     // committed: just past the last complete line handed to the store
+  uint64_t line_no = 0;    // lines before `offset`, for error messages
+  bool line_no_known = true;
+  std::string run_id; // from its lines, else from the store
+  std::unique_ptr<LineIngestor> ingestor;
+  EndCheck end_check = EndCheck::none;
+  std::shared_ptr<asio::steady_timer> timer; // while waiting to re-probe the lock
+
+  bool busy = false;               // a drain runs for it
+  bool dirty = false;              // bytes may have arrived since the drain last read
+  bool forgotten = false;          // deleted or moved away
+  bool failed = false;             // could not be opened or read; counted once
+  bool abandoned = false;          // not a cargo log
+  bool skipping_long_line = false; // inside a line over the size limit
+  bool end_known = false;          // the store has its end and no event came after it
+  bool announced = false;          // its run row exists (created from the name if need be)
+
+  const std::string& checkpoint_run_id() const { return run_id.empty() ? name_run_id : run_id; }
+};
+
+// The files of one directory scan still being drained; `wake` is cancelled when one is done.
+struct ScanState {
+  explicit ScanState(asio::io_context& io) : wake(io) {}
+  asio::steady_timer wake;
+  size_t in_flight = 0;
+};
+
+LogWatcher::LogWatcher(Options options, store::Writer& writer, SourceStats& stats)
+    : m_options(std::move(options)), m_writer(writer), m_stats(stats) {}
+
+LogWatcher::~LogWatcher() {
+  stop();
+}
+
+Result<void> LogWatcher::start() {
+  if (m_started.exchange(true)) {
+    return {};
+  }
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    m_started = false;
+    return unexpected(ErrorCode::io, std::string("cannot create an inotify instance: ") +
+                                         std::strerror(errno) +
+                                         " (raise fs.inotify.max_user_instances)");
+  }
+  m_inotify.assign(fd);
+  asio::co_spawn(m_io, run(), log_exception);
+  m_thread = std::thread([this] {
+    try {
+      m_io.run();
+    } catch (const std::exception& e) {
+      spdlog::error("watcher: stopped by an internal error: {}", e.what());
+    }
+  });
+  return {};
+}
+
+void LogWatcher::stop() {
+  if (!m_thread.joinable()) {
+    return;
+  }
+  asio::post(m_io, [this] {
+    m_stopping = true;
+    boost::system::error_code ec;
+    m_inotify.close(ec);
+    for (auto& [_, f] : m_files) {
+      if (f->timer) {
+        f->timer->cancel();
+      }
+    }
+  });
+  // No io_context::stop(): every coroutine ends by itself once it sees m_stopping, and a batch
+  // in flight is let commit, so that no on_done is left to post into a dead io_context.
+  m_thread.join();
+}
+
+WatcherProgress LogWatcher::progress() const {
+  return WatcherProgress{m_files_total.load(), m_files_done.load()};
+}
+
+WatcherCounters LogWatcher::counters() const {
+  const auto& c = m_counters;
+  return WatcherCounters{
+      c.files_seen.load(),      c.runs_ended.load(),    c.files_failed.load(),
+      c.files_abandoned.load(), c.files_deleted.load(), c.files_replaced.load(),
+      c.lock_still_held.load(), c.batches.load(),       c.queue_overflows.load()};
+}
+
+void LogWatcher::load_checkpoints() {
+  if (m_options.db_path.empty()) {
+    return;
+  }
+  auto reader = store::RunReader::open(m_options.db_path);
+  if (!reader) {
+    spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
+                 "start (lines already stored are skipped by the store)",
+                 reader.error().message);
+    return;
+  }
+  auto rows = (*reader)->watched_files();
+  if (!rows) {
+    spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
+                 "start (lines already stored are skipped by the store)",
+                 rows.error().message);
+    return;
+  }
+  for (auto& row : *rows) {
+    std::string key = row.path;
+    m_stored.emplace(std::move(key), std::move(row));
+  }
+  spdlog::debug("watcher: {} stored read positions", m_stored.size());
+}
+
+asio::awaitable<void> LogWatcher::run() {
+  load_checkpoints();
+  m_watches = std::make_unique<DirWatchSet>(m_inotify.native_handle(), m_options.dirs);
+  // Watches first, then the scans: a file created in between is seen by both, never by neither.
+  std::vector<size_t> fresh = m_watches->refresh();
+  asio::co_spawn(m_io, read_events(), log_exception);
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t dir : fresh) {
+    co_await scan_dir(dir, true);
+  }
+  m_backfill_done = true;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  spdlog::info("watcher: back-fill done: {} log files in {} ms", m_files_done.load(), ms);
+}
+
+asio::awaitable<void> LogWatcher::read_events() {
+  // Room for many events at once; each is an inotify_event plus its NUL-padded name.
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n = co_await m_inotify.async_read_some(asio::buffer(buf),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || m_stopping) {
+      if (!m_stopping && ec != asio::error::operation_aborted) {
+        spdlog::error("watcher: reading inotify events failed: {}; no longer watching",
+                      ec.message());
+      }
+      co_return;
+    }
+    for_each_event(buf.data(), n, [this](int wd, uint32_t mask, std::string_view name) {
+      handle_event(wd, mask, name);
+    });
+  }
+}
+
+void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
+  if ((mask & IN_Q_OVERFLOW) != 0) {
+    ++m_counters.queue_overflows;
+    spdlog::warn("watcher: the inotify queue overflowed (events were lost); scanning every "
+                 "watched directory again");
+    refresh_watches();
+    for (size_t i = 0; i < m_watches->size(); ++i) {
+      if (m_watches->watching(i)) {
+        asio::co_spawn(m_io, scan_dir(i, false), log_exception);
+      }
+    }
+    return;
+  }
+  if ((mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
+    refresh_watches(); // a watched dir went away (or was moved): re-resolve the paths
+    return;
+  }
+  if (!name.empty() && (mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)) != 0 &&
+      m_watches->affects_dirs(wd, name)) {
+    refresh_watches();
+  }
+  size_t dir = m_watches->log_dir_of(wd);
+  if (dir == DirWatchSet::k_none || name.empty() || (mask & IN_ISDIR) != 0 || !is_log_name(name)) {
+    return;
+  }
+  auto path = m_watches->dir(dir) / std::string(name);
+  if ((mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
+    forget(path, (mask & IN_DELETE) != 0 ? "deleted" : "moved away");
+    return;
+  }
+  auto f = file(path);
+  if ((mask & IN_CREATE) != 0) {
+    struct stat st {};
+    if (m_options.on_new_file && ::stat(path.c_str(), &st) == 0) {
+      m_options.on_new_file(path, static_cast<uint64_t>(st.st_ino));
+    }
+    f->dirty = true;
+  }
+  if ((mask & IN_MODIFY) != 0) {
+    f->dirty = true;
+  }
+  if ((mask & IN_MOVED_TO) != 0) {
+    f->dirty = true; // written elsewhere and moved in: most likely complete
+    f->end_check = std::max(f->end_check, EndCheck::backfill);
+  }
+  if ((mask & IN_CLOSE_WRITE) != 0) {
+    f->end_check = EndCheck::closed;
+  }
+  wake(f);
+}
+
+void LogWatcher::refresh_watches() {
+  for (size_t dir : m_watches->refresh()) {
+    asio::co_spawn(m_io, scan_dir(dir, false), log_exception);
+  }
+}
+
+std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) {
+  auto key = path.string();
+  if (auto it = m_files.find(key); it != m_files.end()) {
+    return it->second;
+  }
+  auto f = std::make_shared<TailedFile>();
+  f->path = path;
+  std::string stem = path.stem().string();
+  if (parse_run_id(stem)) {
+    f->name_run_id = std::move(stem);
+  }
+  // The stored position is used once: a file deleted and created again under the same name is
+  // new to us.
+  if (auto it = m_stored.find(key); it != m_stored.end()) {
+    const store::WatchedFile& s = it->second;
+    f->inode = s.inode;
+    f->offset = s.offset;
+    f->line_no_known = s.offset == 0;
+    f->run_id = s.run_id;
+    f->end_known = is_final_state(s.run_state);
+    f->announced = !s.run_state.empty();
+    m_stored.erase(it);
+  }
+  ++m_counters.files_seen;
+  m_files.emplace(std::move(key), f);
+  return f;
+}
+
+void LogWatcher::wake(const std::shared_ptr<TailedFile>& f) {
+  if (f->busy || m_stopping) {
+    return; // the running drain loops until the flags are clear
+  }
+  f->busy = true;
+  asio::co_spawn(m_io, drain(f), log_exception);
+}
+
+void LogWatcher::forget(const std::filesystem::path& path, const char* why) {
+  auto it = m_files.find(path.string());
+  if (it == m_files.end()) {
+    return;
+  }
+  auto& f = it->second;
+  f->forgotten = true;
+  if (f->timer) {
+    f->timer->cancel();
+  }
+  ++m_counters.files_deleted;
+  spdlog::info("watcher: {} was {}; stopped reading it{}", path.string(), why,
+               f->end_known ? "" : " (its run stays as far as it was read)");
+  m_files.erase(it);
+}
+
+void LogWatcher::fail(TailedFile& f, const std::string& what) {
+  f.ingestor.reset(); // drop what was decoded but not committed; it is read again
+  if (f.failed) {
+    spdlog::debug("watcher: {}", what);
+    return;
+  }
+  f.failed = true;
+  ++m_counters.files_failed;
+  spdlog::warn("watcher: {} (skipped; tried again when it changes)", what);
+  m_stats.file_failed(k_counter, what);
+}
+
+asio::awaitable<void> LogWatcher::scan_dir(size_t dir, bool initial) {
+  const auto& path = m_watches->dir(dir);
+  std::vector<std::filesystem::path> logs;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (is_log_name(it->path().filename().string()) && it->is_regular_file(type_ec)) {
+      logs.push_back(it->path());
+    }
+  }
+  if (ec) {
+    spdlog::warn("watcher: cannot list {}: {}", path.string(), ec.message());
+  }
+  // Run ids begin with their start time: name order is start order.
+  std::sort(logs.begin(), logs.end());
+  m_files_total += logs.size();
+  if (!logs.empty()) {
+    spdlog::info("watcher: {} {} log files in {}", initial ? "back-filling" : "scanning",
+                 logs.size(), path.string());
+  }
+  // A few files at a time: one is decoded while the writer commits another's batch.
+  auto scan = std::make_shared<ScanState>(m_io);
+  for (const auto& p : logs) {
+    if (m_stopping) {
+      break;
+    }
+    auto f = file(p);
+    f->dirty = true;
+    f->end_check = std::max(f->end_check, EndCheck::backfill);
+    if (f->busy) {
+      count_done(); // its running drain sees the flags
+      continue;
+    }
+    f->busy = true;
+    while (scan->in_flight >= k_backfill_parallel && !m_stopping) {
+      co_await wait_for_wake(scan->wake);
+    }
+    ++scan->in_flight;
+    asio::co_spawn(m_io, backfill_one(std::move(f), scan), log_exception);
+  }
+  while (scan->in_flight > 0 && !m_stopping) {
+    co_await wait_for_wake(scan->wake);
+  }
+}
+
+asio::awaitable<void> LogWatcher::backfill_one(std::shared_ptr<TailedFile> f,
+                                               std::shared_ptr<ScanState> scan) {
+  co_await drain(std::move(f));
+  --scan->in_flight;
+  count_done();
+  scan->wake.cancel();
+}
+
+void LogWatcher::count_done() {
+  uint64_t done = ++m_files_done;
+  if (done % k_progress_every == 0) {
+    spdlog::info("watcher: back-fill: {} of {} log files", done, m_files_total.load());
+  }
+}
+
+asio::awaitable<void> LogWatcher::wait_for(std::shared_ptr<TailedFile> f,
+                                           std::chrono::milliseconds delay) {
+  auto timer = std::make_shared<asio::steady_timer>(m_io, delay);
+  f->timer = timer;
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  f->timer.reset();
+}
+
+asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
+  while (!m_stopping && !f->forgotten && (f->dirty || f->end_check != EndCheck::none)) {
+    if (f->end_check == EndCheck::none) {
+      f->dirty = false;
+      co_await pump(f, false);
+      continue;
+    }
+    const EndCheck check = std::exchange(f->end_check, EndCheck::none);
+    f->dirty = false;
+    co_await pump(f, false); // what is there now, whatever the lock will say
+    if (m_stopping || f->forgotten) {
+      break;
+    }
+    auto lock = probe_writer_lock(f->path);
+    // Cargo unlocks right before it closes, so after IN_CLOSE_WRITE a held lock is most likely
+    // a moment early; a lock that stays held belongs to a writer that is not done.
+    for (size_t attempt = 0; lock && *lock == LockState::held && check == EndCheck::closed &&
+                             attempt < m_options.lock_retry_delays.size();
+         ++attempt) {
+      co_await wait_for(f, m_options.lock_retry_delays[attempt]);
+      if (m_stopping || f->forgotten) {
+        break;
+      }
+      lock = probe_writer_lock(f->path);
+    }
+    if (m_stopping || f->forgotten) {
+      break;
+    }
+    if (!lock) {
+      fail(*f, lock.error().message);
+      continue;
+    }
+    if (*lock == LockState::gone) {
+      forget(f->path, "deleted");
+      break;
+    }
+    if (*lock == LockState::free) {
+      co_await pump(f, true); // the rest, and the end
+    } else if (check == EndCheck::closed) {
+      ++m_counters.lock_still_held;
+      spdlog::debug("watcher: {} was closed but its lock is still held; its run stays in "
+                    "progress",
+                    f->path.string());
+    }
+  }
+  f->busy = false;
+}
+
+asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finish) {
+  UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) {
+      forget(f->path, "deleted");
+    } else {
+      fail(*f, "cannot open " + f->path.string() + ": " + std::strerror(errno));
+    }
+    co_return;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    co_return; // not a regular file: not a log
+  }
+  if (f->failed) {
+    f->failed = false;
+    spdlog::info("watcher: {} can be read now", f->path.string());
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  const auto inode = static_cast<uint64_t>(st.st_ino);
+  if (f->inode != 0 && (f->inode != inode || size < f->offset)) {
+    if (f->inode != inode) {
+      spdlog::info("watcher: {} was replaced (inode {} -> {}); reading it from the start",
+                   f->path.string(), f->inode, inode);
+    } else {
+      spdlog::info("watcher: {} shrank from {} to {} bytes; reading it from the start",
+                   f->path.string(), f->offset, size);
+    }
+    ++m_counters.files_replaced;
+    f->offset = 0;
+    f->line_no = 0;
+    f->line_no_known = true;
+    f->run_id.clear();
+    f->ingestor.reset();
+    f->abandoned = f->skipping_long_line = f->end_known = f->announced = false;
+  }
+  f->inode = inode;
+  if (f->abandoned) {
+    co_return;
+  }
+  if (!f->ingestor) {
+    f->ingestor = std::make_unique<LineIngestor>(f->path.string(), k_counter, m_stats);
+  }
+
+  std::vector<char> chunk(k_read_chunk);
+  if (!f->line_no_known) {
+    // Resuming mid-file after a restart: count the lines before the offset, once, so errors
+    // name the right line.
+    uint64_t lines = 0;
+    for (uint64_t at = 0; at < f->offset;) {
+      ssize_t n = ::pread(fd.get(), chunk.data(), std::min<uint64_t>(chunk.size(), f->offset - at),
+                          static_cast<off_t>(at));
+      if (n <= 0) {
+        break;
+      }
+      lines += static_cast<uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
+      at += static_cast<uint64_t>(n);
+    }
+    f->line_no = lines;
+    f->line_no_known = true;
+  }
+
+  std::string buf;          // bytes from `pos` on that are not a complete line yet
+  uint64_t pos = f->offset; // file offset of buf[0]
+  uint64_t line_no = f->line_no;
+  bool eof = false;
+  while (!eof && !m_stopping && !f->forgotten) {
+    // Read until EOF or a batch worth of lines.
+    while (f->ingestor->pending() < k_batch_lines && !f->abandoned) {
+      ssize_t n =
+          ::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(pos + buf.size()));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        fail(*f, "cannot read " + f->path.string() + ": " + std::strerror(errno));
+        co_return;
+      }
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      buf.append(chunk.data(), static_cast<size_t>(n));
+      size_t start = 0;
+      for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n', start)) {
+        std::string_view line(buf.data() + start, nl - start);
+        start = nl + 1;
+        ++line_no;
+        if (f->skipping_long_line) {
+          f->skipping_long_line = false; // the end of a line rejected for its length
+          continue;
+        }
+        f->ingestor->add_line(line, line_no);
+        if (f->ingestor->should_disconnect()) {
+          f->abandoned = true;
+          break;
+        }
+      }
+      buf.erase(0, start);
+      pos += start;
+      if (!f->abandoned && !f->skipping_long_line && buf.size() > codec::k_max_line_bytes) {
+        f->ingestor->reject(line_no + 1, "line is over the " +
+                                             std::to_string(codec::k_max_line_bytes) +
+                                             "-byte limit");
+        f->skipping_long_line = true;
+        pos += buf.size();
+        buf.clear();
+      } else if (f->skipping_long_line) {
+        pos += buf.size(); // still inside the over-long line: drop what we have of it
+        buf.clear();
+      }
+    }
+    if (f->abandoned) {
+      ++m_counters.files_abandoned;
+      m_stats.disconnected(k_counter);
+      spdlog::warn("watcher: stopped reading {}: {} bad lines in a row, it is not a cargo "
+                   "build-analysis log (last: {})",
+                   f->path.string(), k_max_consecutive_rejects, f->ingestor->last_error());
+    }
+
+    store::Batch batch = f->ingestor->take_batch();
+    batch.source = k_counter;
+    if (f->run_id.empty() && !f->ingestor->last_run().empty()) {
+      f->run_id = f->ingestor->last_run();
+    }
+    // An abandoned file is skipped to its end for good.
+    const uint64_t new_offset = f->abandoned ? std::max(pos + buf.size(), size) : pos;
+    const bool ending = finish && eof && !f->abandoned;
+    if (ending && !(f->end_known && batch.events.empty())) {
+      // The writer is done: what is left in `buf` is a line it never finished.
+      const bool truncated = size == 0 || !buf.empty();
+      std::set<std::string> runs = f->ingestor->runs_seen();
+      if (!f->run_id.empty()) {
+        runs.insert(f->run_id);
+      }
+      if (runs.empty() && new_offset == 0 && !f->name_run_id.empty()) {
+        runs.insert(f->name_run_id); // empty or cut before its first newline: the name tells
+      }
+      const std::string& last =
+          f->ingestor->last_run().empty() ? f->checkpoint_run_id() : f->ingestor->last_run();
+      for (const auto& run : runs) {
+        store::RunFacts facts;
+        facts.run_id = run;
+        facts.ended = true;
+        facts.log_truncated = truncated && (run == last || runs.size() == 1);
+        batch.facts.push_back(std::move(facts));
+      }
+    } else if (!f->announced && f->run_id.empty() && new_offset == 0 && !f->name_run_id.empty() &&
+               !f->abandoned) {
+      // Nothing to read yet (cargo buffers its log until the end): make the run known, in
+      // progress, from the file name.
+      store::RunFacts facts;
+      facts.run_id = f->name_run_id;
+      batch.facts.push_back(std::move(facts));
+    }
+    if (batch.events.empty() && batch.facts.empty() && new_offset == f->offset) {
+      if (f->abandoned) {
+        co_return;
+      }
+      continue;
+    }
+    const size_t events = batch.events.size();
+    const bool ends_run = ending && !batch.facts.empty();
+    const bool has_facts = !batch.facts.empty();
+    batch.checkpoint =
+        store::FileCheckpoint{f->path.string(), inode, new_offset, f->checkpoint_run_id()};
+    auto r = co_await commit(m_writer, std::move(batch));
+    if (!r) {
+      spdlog::error("watcher: could not store {} from byte {}: {}; it is read again when it "
+                    "changes",
+                    f->path.string(), f->offset, r.error().message);
+      f->ingestor.reset();
+      co_return;
+    }
+    ++m_counters.batches;
+    f->offset = new_offset;
+    f->line_no = line_no;
+    if (events > 0) {
+      f->end_known = false;
+      f->announced = true;
+    }
+    if (has_facts) {
+      f->announced = true;
+    }
+    if (ends_run) {
+      f->end_known = true;
+      ++m_counters.runs_ended;
+      spdlog::debug("watcher: {} ended ({} lines{})", f->path.string(), f->line_no,
+                    size == 0 ? ", empty" : (!buf.empty() ? ", last line cut" : ""));
+      f->ingestor.reset(); // nothing more is expected; a new one is made if it grows
+      co_return;
+    }
+    if (f->abandoned) {
+      f->ingestor.reset();
+      co_return;
+    }
+  }
+  if (f->end_known) {
+    f->ingestor.reset(); // a back-filled log that had nothing new: keep no decoder for it
+  }
+}
+
+} // namespace ca::ingest

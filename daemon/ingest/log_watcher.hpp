@@ -1,0 +1,182 @@
+// The log-directory watcher: zero-configuration capture of every cargo build that logs.
+//
+// The problem. Cargo 1.95 with build analysis on writes one file per invocation,
+// `$CARGO_HOME/log/<run_id>.jsonl`, created at build start and held under an exclusive flock
+// until cargo exits. Writes go through an 8 KiB BufWriter: a small build's file stays empty until
+// the very end (its whole life, IN_CREATE to IN_CLOSE_WRITE, can be 2-11 ms), a large one grows
+// in 8 KiB chunks that may end in the middle of a line. A killed cargo leaves an empty or cut
+// file; a failed build's log just stops. The daemon may be down while builds run, and may crash
+// at any moment. We must store every line of every log exactly once, and say how each run ended.
+//
+// The algorithm.
+// 1. Watches. DirWatchSet keeps an inotify watch on each configured dir (following a symlink)
+//    and on its nearest existing ancestor, so a dir that does not exist yet, is deleted, or is
+//    replaced by a symlink is picked up when it (re)appears; each newly watched dir is scanned.
+// 2. Tailing. Each known `*.jsonl` is a TailedFile whose `offset` is the end of the last
+//    complete line the store has committed. An inotify event marks the file dirty; one drain
+//    coroutine per file (never two) reads from `offset` to EOF with pread, feeds complete lines
+//    to a LineIngestor (the shared decode path) and leaves a partial last line for the next
+//    read: a line cut at an 8 KiB boundary is simply read again, whole, once its end arrives.
+//    Each batch goes to the writer with FileCheckpoint{path, inode, new offset, run_id}, so the
+//    offset is committed in the same transaction as the events it covers; the drain waits for
+//    that commit before it reads on. A crash loses neither (both or none were committed) and a
+//    restart repeats nothing (it resumes at the committed offset; the store's per-run line hash
+//    would drop a repeat anyway).
+// 3. Ends. IN_CLOSE_WRITE (or, at back-fill, any file) triggers a probe: a non-blocking shared
+//    flock on a descriptor of our own. Cargo unlocks just before it closes, but we re-probe a few
+//    times over ~1 s before believing a lock that is still held. When the lock is free, the file
+//    is read to EOF and RunFacts{ended, log_truncated = empty file or cut last line} go in the
+//    same batch as the last events; the store turns them into completed, failed or interrupted.
+//    A cut last line is not ingested. An empty file names its run only in its file name, which
+//    is used then (a valid run id makes the store create the run, interrupted). The name also
+//    makes a run known, in progress, as soon as its log appears, long before cargo's first
+//    flush.
+// 4. Back-fill. At start, the checkpoints of the `sources` table are loaded (read-only
+//    connection) and every existing log is drained from its stored offset (from 0 if its inode
+//    changed: the file was replaced), a few files at a time in name (= start) order, so that one
+//    is decoded while another's batch commits, with progress in progress() and in
+//    the log. A file that has nothing new and whose run already ended is not touched again.
+//
+// Faults, each logged once and counted (SourceStats "watcher" and counters()): a file deleted or
+// moved away while read is forgotten; a file replaced under its name (new inode) or shrunk is read
+// again from 0; a file we may not open is skipped (files_failed) and retried on its next event; a
+// file that is not a cargo log has its lines rejected by the codec and, after
+// k_max_consecutive_rejects in a row, is abandoned (producers_disconnected) with its offset moved
+// to its end; an inotify queue overflow re-scans every dir.
+//
+// Threads. Everything runs on a thread of our own with its own io_context: file reads, flock
+// probes and the start-up read of the database are blocking work that must stay off the daemon's
+// io thread. The only cross-thread traffic is Writer::submit (which may block for back-pressure,
+// slowing us rather than growing memory) and its on_done, which posts back to our io_context.
+#pragma once
+
+#include "daemon/ingest/dir_watch_set.hpp"
+#include "daemon/ingest/source_stats.hpp"
+#include "daemon/store/run_reader.hpp"
+#include "daemon/store/writer.hpp"
+#include "shared/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ca::ingest {
+
+struct TailedFile;
+struct ScanState;
+
+// Back-fill progress: log files found by directory scans, and those handled so far.
+struct WatcherProgress {
+  uint64_t files_total = 0;
+  uint64_t files_done = 0;
+};
+
+// What the watcher did since it started. Thread-safe snapshot.
+struct WatcherCounters {
+  uint64_t files_seen = 0;      // distinct log files tailed
+  uint64_t runs_ended = 0;      // end facts committed (completed, failed or interrupted)
+  uint64_t files_failed = 0;    // could not be opened or read (permission denied, I/O error)
+  uint64_t files_abandoned = 0; // not cargo logs: too many rejected lines in a row
+  uint64_t files_deleted = 0;   // deleted or moved away while tailed
+  uint64_t files_replaced = 0;  // another file under the same name (inode change), or shrunk
+  uint64_t lock_still_held = 0; // closed by a writer while the lock stayed held (in progress)
+  uint64_t batches = 0;         // batches committed
+  uint64_t queue_overflows = 0; // inotify IN_Q_OVERFLOW (a full re-scan followed)
+};
+
+class LogWatcher {
+public:
+  struct Options {
+    std::vector<std::filesystem::path> dirs; // cargo log dirs, e.g. $CARGO_HOME/log
+    std::filesystem::path db_path;           // read once at start for the stored checkpoints
+    // Called on the watcher thread on IN_CREATE of a log file, with its inode, before it is
+    // read (the session correlator looks up the writer's pid while cargo still runs). Keep it
+    // short: it delays reading.
+    std::function<void(const std::filesystem::path&, uint64_t inode)> on_new_file;
+    // Waits between lock probes after IN_CLOSE_WRITE while the lock still looks held.
+    std::vector<std::chrono::milliseconds> lock_retry_delays = {
+        std::chrono::milliseconds(1),   std::chrono::milliseconds(2),
+        std::chrono::milliseconds(5),   std::chrono::milliseconds(10),
+        std::chrono::milliseconds(20),  std::chrono::milliseconds(50),
+        std::chrono::milliseconds(100), std::chrono::milliseconds(200),
+        std::chrono::milliseconds(500)};
+  };
+
+  // Nothing runs until start(). `writer` and `stats` must outlive the watcher.
+  LogWatcher(Options options, store::Writer& writer, SourceStats& stats);
+  ~LogWatcher(); // stop()s
+  LogWatcher(const LogWatcher&) = delete;
+  LogWatcher& operator=(const LogWatcher&) = delete;
+
+  // Creates the inotify instance and starts the watcher thread, which loads the stored
+  // checkpoints, sets up the watches and back-fills. Returns an io error if inotify cannot be
+  // initialised (EMFILE: fs.inotify.max_user_instances); a missing dir is not an error.
+  Result<void> start();
+
+  // Stops watching, lets in-flight batches commit, and joins the thread. Call before the
+  // writer stops. Idempotent.
+  void stop();
+
+  WatcherProgress progress() const;
+  WatcherCounters counters() const;
+
+  // True once the start-up back-fill has gone through every file it found.
+  bool backfill_done() const { return m_backfill_done.load(); }
+
+private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> read_events();
+  boost::asio::awaitable<void> scan_dir(size_t dir, bool initial);
+  boost::asio::awaitable<void> backfill_one(std::shared_ptr<TailedFile> f,
+                                            std::shared_ptr<ScanState> scan);
+  boost::asio::awaitable<void> drain(std::shared_ptr<TailedFile> f);
+  boost::asio::awaitable<void> pump(std::shared_ptr<TailedFile> f, bool finish);
+  boost::asio::awaitable<void> wait_for(std::shared_ptr<TailedFile> f,
+                                        std::chrono::milliseconds delay);
+
+  void load_checkpoints();
+  void handle_event(int wd, uint32_t mask, std::string_view name);
+  void refresh_watches();
+  void count_done();
+  std::shared_ptr<TailedFile> file(const std::filesystem::path& path);
+  void wake(const std::shared_ptr<TailedFile>& f);
+  void forget(const std::filesystem::path& path, const char* why);
+  void fail(TailedFile& f, const std::string& what);
+
+  Options m_options;
+  store::Writer& m_writer;
+  SourceStats& m_stats;
+
+  // Declared first of the asio objects, so it is destroyed after everything that uses it.
+  boost::asio::io_context m_io{1};
+  boost::asio::posix::stream_descriptor m_inotify{m_io};
+  std::unique_ptr<DirWatchSet> m_watches;
+  std::unordered_map<std::string, std::shared_ptr<TailedFile>> m_files; // by path
+  std::unordered_map<std::string, store::WatchedFile> m_stored;         // by path, from start
+  bool m_stopping = false;                                              // watcher thread only
+  std::thread m_thread;
+
+  std::atomic<bool> m_started{false};
+  std::atomic<bool> m_backfill_done{false};
+  std::atomic<uint64_t> m_files_total{0};
+  std::atomic<uint64_t> m_files_done{0};
+  struct AtomicCounters {
+    std::atomic<uint64_t> files_seen{0}, runs_ended{0}, files_failed{0}, files_abandoned{0},
+        files_deleted{0}, files_replaced{0}, lock_still_held{0}, batches{0}, queue_overflows{0};
+  } m_counters;
+};
+
+} // namespace ca::ingest

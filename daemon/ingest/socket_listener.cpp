@@ -1,0 +1,245 @@
+#include "daemon/ingest/socket_listener.hpp"
+
+#include "daemon/ingest/line_ingestor.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace ca::ingest {
+
+namespace asio = boost::asio;
+using local_socket = asio::local::stream_protocol::socket;
+
+namespace {
+
+// Lines are handed to the writer in batches of this many (or at the end of each read).
+constexpr size_t k_batch_lines = 4096;
+constexpr size_t k_read_chunk = 64 * 1024;
+constexpr size_t k_max_reported_errors = 20;
+
+} // namespace
+
+asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer, store::Batch batch) {
+  struct Pending {
+    explicit Pending(asio::any_io_executor ex) : timer(ex) {}
+    asio::steady_timer timer;
+    Result<store::BatchOutcome> result = store::BatchOutcome{};
+  };
+  auto executor = co_await asio::this_coro::executor;
+  auto pending = std::make_shared<Pending>(executor);
+  pending->timer.expires_at(asio::steady_timer::time_point::max());
+  batch.on_done = [pending, executor](const Result<store::BatchOutcome>& r) {
+    // Runs on the writer thread: hand the result to the io thread, which owns the timer.
+    asio::post(executor, [pending, r] {
+      pending->result = r;
+      pending->timer.cancel();
+    });
+  };
+  writer.submit(std::move(batch));
+  boost::system::error_code ec;
+  co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return pending->result;
+}
+
+SocketListener::SocketListener(asio::io_context& io,
+                               std::filesystem::path socket_path,
+                               store::Writer& writer,
+                               SourceStats& stats)
+    : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats), m_acceptor(io) {}
+
+Result<void> SocketListener::start() {
+  boost::system::error_code ec;
+  // systemd socket activation (sd_listen_fds protocol): the socket is passed as fd 3.
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  const char* listen_fds = std::getenv("LISTEN_FDS");
+  if (listen_pid != nullptr && listen_fds != nullptr && std::atoi(listen_pid) == ::getpid() &&
+      std::atoi(listen_fds) >= 1) {
+    ::unsetenv("LISTEN_PID"); // not for our children
+    ::unsetenv("LISTEN_FDS");
+    m_acceptor.assign(asio::local::stream_protocol(), 3, ec);
+    if (ec) {
+      return unexpected(ErrorCode::io,
+                        "cannot use the socket systemd passed (fd 3): " + ec.message());
+    }
+    spdlog::info("ingest socket: using the socket passed by systemd");
+    asio::co_spawn(m_io, accept_loop(), asio::detached);
+    return {};
+  }
+  ::unlink(m_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
+  asio::local::stream_protocol::endpoint ep(m_path.string());
+  m_acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    m_acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    ::chmod(m_path.c_str(), 0600);
+    m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return unexpected(ErrorCode::io, "cannot listen on " + m_path.string() + ": " + ec.message());
+  }
+  asio::co_spawn(m_io, accept_loop(), asio::detached);
+  return {};
+}
+
+void SocketListener::stop() {
+  boost::system::error_code ec;
+  m_acceptor.close(ec);
+}
+
+asio::awaitable<void> SocketListener::accept_loop() {
+  for (;;) {
+    boost::system::error_code ec;
+    auto socket = co_await m_acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) {
+        co_return;
+      }
+      spdlog::warn("ingest socket: accept failed: {}", ec.message());
+      continue;
+    }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.uid != ::getuid()) {
+      spdlog::warn("ingest socket: refused a connection from uid {} (pid {})", cred.uid, cred.pid);
+      continue;
+    }
+    uint64_t id = ++m_next_id;
+    spdlog::debug("ingest socket: connection #{} from pid {}", id, cred.pid);
+    asio::co_spawn(m_io, serve(std::move(socket), id), asio::detached);
+  }
+}
+
+asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
+  LineIngestor ingestor("socket#" + std::to_string(id), "socket", m_stats);
+  std::vector<std::string> errors;
+  uint64_t stored = 0;
+  uint64_t duplicates = 0;
+  uint64_t line_no = 0;
+  bool disconnected = false;
+  bool skipping_long_line = false; // inside a line over the limit: drop until its newline
+  std::string buf;
+  buf.reserve(k_read_chunk * 2);
+  std::vector<char> chunk(k_read_chunk);
+
+  auto note_errors = [&] {
+    if (ingestor.rejected() > errors.size() && errors.size() < k_max_reported_errors) {
+      errors.push_back(ingestor.last_error());
+    }
+  };
+  auto flush = [&](std::vector<store::RunFacts> facts) -> asio::awaitable<bool> {
+    store::Batch batch = ingestor.take_batch();
+    batch.facts = std::move(facts);
+    if (batch.events.empty() && batch.facts.empty()) {
+      co_return true;
+    }
+    auto r = co_await commit(m_writer, std::move(batch));
+    if (!r) {
+      errors.push_back("store: " + r.error().message);
+      co_return false;
+    }
+    stored += r->inserted;
+    duplicates += r->duplicates;
+    co_return true;
+  };
+
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n = co_await socket.async_read_some(asio::buffer(chunk),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      break; // eof (the producer shut down its side), or the connection reset
+    }
+    size_t start = 0;
+    std::string_view data(chunk.data(), n);
+    for (size_t nl = data.find('\n'); nl != std::string_view::npos; nl = data.find('\n', start)) {
+      std::string_view piece = data.substr(start, nl - start);
+      start = nl + 1;
+      ++line_no;
+      if (skipping_long_line) {
+        skipping_long_line = false;
+        buf.clear();
+        continue; // the rest of a line already rejected
+      }
+      if (buf.empty()) {
+        ingestor.add_line(piece, line_no);
+      } else {
+        buf.append(piece);
+        ingestor.add_line(buf, line_no);
+        buf.clear();
+      }
+      note_errors();
+    }
+    if (start < n && !skipping_long_line) {
+      buf.append(data.substr(start));
+      if (buf.size() > codec::k_max_line_bytes) {
+        ingestor.reject(line_no + 1, "line is over the " + std::to_string(codec::k_max_line_bytes) +
+                                         "-byte limit");
+        note_errors();
+        skipping_long_line = true;
+        buf.clear();
+      }
+    }
+    if (ingestor.should_disconnect()) {
+      disconnected = true;
+      m_stats.disconnected("socket");
+      spdlog::warn("ingest socket: cut off connection #{} after {} bad lines in a row "
+                   "(last: {})",
+                   id, k_max_consecutive_rejects, ingestor.last_error());
+      break;
+    }
+    if (ingestor.pending() >= k_batch_lines) {
+      if (!co_await flush({})) {
+        break;
+      }
+    }
+  }
+
+  // A last line without a newline: cargo was killed mid-write, or the file was cut.
+  bool truncated = false;
+  if (!buf.empty() && !disconnected && !skipping_long_line) {
+    ++line_no;
+    truncated = !ingestor.add_line(buf, line_no);
+    note_errors();
+  }
+  std::vector<store::RunFacts> facts;
+  if (!disconnected) {
+    for (const auto& run : ingestor.runs_seen()) {
+      store::RunFacts f;
+      f.run_id = run;
+      f.ended = true;
+      f.log_truncated = truncated && run == ingestor.last_run();
+      facts.push_back(std::move(f));
+    }
+  }
+  co_await flush(std::move(facts));
+
+  nlohmann::json summary = {{"accepted", ingestor.accepted()},
+                            {"rejected", ingestor.rejected()},
+                            {"stored", stored},
+                            {"duplicates", duplicates},
+                            {"errors", errors},
+                            {"disconnected", disconnected}};
+  std::string reply = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  reply += '\n';
+  boost::system::error_code ec;
+  co_await asio::async_write(socket, asio::buffer(reply),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  spdlog::debug("ingest socket: connection #{} done: {} accepted, {} rejected, {} stored", id,
+                ingestor.accepted(), ingestor.rejected(), stored);
+}
+
+} // namespace ca::ingest

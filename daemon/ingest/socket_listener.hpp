@@ -1,0 +1,61 @@
+// The NDJSON ingest socket: `<runtime-dir>/ingest.sock`, one cargo log line per line.
+//
+// One coroutine per connection, all on the daemon's io_context. Each connection decodes its
+// lines (LineIngestor), hands batches to the writer and waits for each batch's commit before it
+// hands over the next, so a fast producer is slowed to the writer's pace (back-pressure) rather
+// than growing our memory. Connections from another uid are refused (SO_PEERCRED).
+//
+// When the producer shuts down its side, the daemon commits what it sent, marks the runs it sent
+// as ended, and answers with one JSON line:
+//   {"accepted":N,"rejected":M,"stored":S,"duplicates":D,"errors":["<source>:<line>: <why>",...]}
+// A producer that sends k_max_consecutive_rejects bad lines in a row gets the same line with
+// "disconnected":true and is cut off; other connections go on.
+#pragma once
+
+#include "daemon/ingest/source_stats.hpp"
+#include "daemon/store/writer.hpp"
+#include "shared/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <utility> // boost 1.74 asio/awaitable.hpp uses std::exchange without it
+
+namespace ca::ingest {
+
+class SocketListener {
+public:
+  SocketListener(boost::asio::io_context& io,
+                 std::filesystem::path socket_path,
+                 store::Writer& writer,
+                 SourceStats& stats);
+
+  // Binds (replacing a stale socket file), restricts it to 0600 and starts accepting.
+  // Returns an io error naming the path if the socket cannot be bound.
+  Result<void> start();
+
+  // Stops accepting; open connections end when the io_context stops.
+  void stop();
+
+private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::local::stream_protocol::socket socket,
+                                     uint64_t id);
+
+  boost::asio::io_context& m_io;
+  std::filesystem::path m_path;
+  store::Writer& m_writer;
+  SourceStats& m_stats;
+  boost::asio::local::stream_protocol::acceptor m_acceptor;
+  uint64_t m_next_id = 0;
+};
+
+// Submits `batch` to the writer and suspends until it is committed; returns its outcome.
+// Safe as long as the io_context outlives the writer's drain.
+boost::asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer,
+                                                           store::Batch batch);
+
+} // namespace ca::ingest

@@ -1,0 +1,53 @@
+#include "daemon/ingest/source_stats.hpp"
+
+namespace ca::ingest {
+
+void SourceStats::accepted(const std::string& source, uint64_t n) {
+  std::lock_guard lock(m_mutex);
+  auto& c = m_sources[source];
+  c.name = source;
+  c.lines_accepted += n;
+}
+
+void SourceStats::rejected(const std::string& source, const std::string& error) {
+  std::lock_guard lock(m_mutex);
+  auto& c = m_sources[source];
+  c.name = source;
+  ++c.lines_rejected;
+  c.last_error = error;
+}
+
+void SourceStats::disconnected(const std::string& source) {
+  std::lock_guard lock(m_mutex);
+  auto& c = m_sources[source];
+  c.name = source;
+  ++c.producers_disconnected;
+}
+
+void SourceStats::file_failed(const std::string& source, const std::string& error) {
+  std::lock_guard lock(m_mutex);
+  auto& c = m_sources[source];
+  c.name = source;
+  ++c.files_failed;
+  c.last_error = error;
+}
+
+std::vector<SourceCounters> SourceStats::snapshot() const {
+  std::lock_guard lock(m_mutex);
+  std::vector<SourceCounters> out;
+  for (const auto& [_, c] : m_sources) {
+    out.push_back(c);
+  }
+  return out;
+}
+
+uint64_t SourceStats::total_rejected() const {
+  std::lock_guard lock(m_mutex);
+  uint64_t n = 0;
+  for (const auto& [_, c] : m_sources) {
+    n += c.lines_rejected;
+  }
+  return n;
+}
+
+} // namespace ca::ingest
