@@ -1,0 +1,290 @@
+// cargo-analysisd: the build-analysis daemon. Wiring only; each stage lives in its folder.
+//
+// Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT, Admin.Shutdown, idle timeout),
+// 1 when start-up fails (another daemon holds the lock, a directory or the database is unusable),
+// 2 on a usage error.
+#include "daemon/correlate/correlator.hpp"
+#include "daemon/correlate/proc_reader.hpp"
+#include "daemon/ingest/log_watcher.hpp"
+#include "daemon/ingest/socket_listener.hpp"
+#include "daemon/ingest/source_stats.hpp"
+#include "daemon/query/query_engine.hpp"
+#include "daemon/server/grpc_server.hpp"
+#include "daemon/store/migrations.hpp"
+#include "daemon/store/run_reader.hpp"
+#include "daemon/store/writer.hpp"
+#include "shared/paths.hpp"
+#include "shared/run_id.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fcntl.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+constexpr const char* k_program = "cargo-analysisd";
+
+struct Config {
+  bool foreground = false;
+  std::string runtime_dir;
+  std::string state_dir;
+  std::vector<std::string> watch_dirs;
+  bool no_watch = false;
+  double idle_timeout = 0;
+  std::string log_level = "info";
+};
+
+[[noreturn]] void die(const std::string& what, const std::string& hint = {}) {
+  std::fprintf(stderr, "%s: error: %s%s\n", k_program, what.c_str(),
+               hint.empty() ? "" : (" (" + hint + ")").c_str());
+  spdlog::error("{}", what);
+  std::exit(1);
+}
+
+void setup_logging(const Config& cfg, const std::filesystem::path& state) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (cfg.foreground || std::getenv("JOURNAL_STREAM") != nullptr) {
+    logger = spdlog::stderr_color_mt("cargo-analysisd");
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {
+      logger->set_pattern("%l: %v"); // journald adds its own timestamps
+    }
+  } else {
+    logger = spdlog::rotating_logger_mt("cargo-analysisd", (state / "daemon.log").string(),
+                                        5 * 1024 * 1024, 3);
+  }
+  logger->set_level(spdlog::level::from_str(cfg.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Takes the one-daemon-per-user lock: an flock on <runtime>/daemon.lock holding our pid. The
+// file descriptor stays open (and the lock held) for the life of the process.
+int take_pid_lock(const std::filesystem::path& runtime) {
+  auto path = runtime / "daemon.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    die("cannot open " + path.string() + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) {
+      pid.pop_back();
+    }
+    die("another cargo-analysisd (pid " + pid + ") holds " + path.string(),
+        "stop it with: cargo-analysis-client stop");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    die("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+// Set once by whoever asks first (signal, Admin.Shutdown, idle timer); main waits for it.
+class ShutdownLatch {
+public:
+  void request(const char* why) {
+    std::lock_guard lock(m_mutex);
+    if (!m_requested) {
+      m_requested = true;
+      m_why = why;
+      m_cv.notify_all();
+    }
+  }
+  std::string wait() {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_requested; });
+    return m_why;
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_requested = false;
+  std::string m_why;
+};
+
+cargo_analysis::v1::CorrelationStatus correlation_status(const ca::correlate::Correlator& c) {
+  auto s = c.stats();
+  cargo_analysis::v1::CorrelationStatus out;
+  out.set_runs_seen(s.runs_seen);
+  out.set_linked_by_ancestry(s.linked_by_ancestry);
+  out.set_linked_by_environment(s.linked_by_environment);
+  out.set_linked_explicitly(s.linked_explicitly);
+  out.set_top_level(s.top_level);
+  out.set_lost(s.lost);
+  out.set_mean_lookup_us(s.runs_seen == 0 ? 0.0 : s.lookup_us_total / s.runs_seen);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // 1. Parse the configuration.
+  Config cfg;
+  CLI::App app{"cargo-analysisd: collects cargo build-analysis events and answers reports",
+               k_program};
+  app.add_flag("--foreground", cfg.foreground, "log to stderr (the daemon never forks itself)");
+  app.add_option("--runtime-dir", cfg.runtime_dir,
+                 "sockets and lock (default: $CARGO_ANALYSIS_RUNTIME_DIR, "
+                 "$XDG_RUNTIME_DIR/cargo-analysis, /tmp/cargo-analysis-$UID)");
+  app.add_option("--state-dir", cfg.state_dir,
+                 "database and log (default: $CARGO_ANALYSIS_STATE_DIR, "
+                 "$XDG_STATE_HOME/cargo-analysis, ~/.local/state/cargo-analysis)");
+  app.add_option("--watch-dir", cfg.watch_dirs,
+                 "cargo log directory to watch, repeatable (default: $CARGO_HOME/log)");
+  app.add_flag("--no-watch", cfg.no_watch, "do not watch any cargo log directory");
+  app.add_option("--idle-timeout", cfg.idle_timeout,
+                 "exit after this many idle seconds with no build in progress (0: never)");
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", CA_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  const auto runtime = ca::runtime_dir(cfg.runtime_dir);
+  const auto state = ca::state_dir(cfg.state_dir);
+  if (!cfg.no_watch && cfg.watch_dirs.empty()) {
+    cfg.watch_dirs.push_back(ca::cargo_log_dir().string());
+  }
+  if (cfg.no_watch) {
+    cfg.watch_dirs.clear();
+  }
+
+  // 2. Create the private runtime and state directories (0700, ours).
+  for (const auto& dir : {runtime, state}) {
+    if (auto r = ca::ensure_private_dir(dir); !r) {
+      die(r.error().message);
+    }
+  }
+  setup_logging(cfg, state);
+
+  // 3. Take the pid lock before anything that another daemon could be using.
+  int lock_fd = take_pid_lock(runtime);
+
+  // 4. Open and migrate the database; start the one writer.
+  const auto db_path = state / "cargo-analysis.sqlite3";
+  auto db = ca::store::Database::open(db_path, ca::store::Database::Mode::read_write_create);
+  if (!db) {
+    die(db.error().message);
+  }
+  if (auto r = ca::store::migrate(**db); !r) {
+    die(r.error().message);
+  }
+  ca::store::Writer writer(std::move(*db));
+  ca::store::ReaderPool readers(db_path);
+  ca::query::QueryEngine query(readers);
+  // The live view (Live.Watch) learns of every commit; set before any source submits.
+  ca::server::LiveHub live(readers);
+  writer.set_commit_observer([&live](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
+    live.on_commit(std::move(b), o);
+  });
+  ca::ingest::SourceStats stats;
+  ca::correlate::LinuxProcReader proc;
+  ca::correlate::Correlator correlator(proc);
+  ShutdownLatch shutdown;
+
+  // 5. Bind the NDJSON ingest socket.
+  boost::asio::io_context io;
+  ca::ingest::SocketListener listener(io, ca::ingest_socket_path(runtime), writer, stats);
+  if (auto r = listener.start(); !r) {
+    die(r.error().message);
+  }
+
+  // 5b. Watch cargo's log directories (zero-config capture) on a thread of its own, back-filling
+  // what was logged while we were down. A watcher that cannot start leaves the daemon degraded,
+  // not dead: the socket and gRPC sources still work.
+  std::unique_ptr<ca::ingest::LogWatcher> watcher;
+  if (!cfg.watch_dirs.empty()) {
+    ca::ingest::LogWatcher::Options options;
+    options.dirs.assign(cfg.watch_dirs.begin(), cfg.watch_dirs.end());
+    options.db_path = db_path;
+    // On IN_CREATE, while cargo still runs: find the writer and link its run into a session.
+    options.on_new_file = [&](const std::filesystem::path& path, uint64_t /*inode*/) {
+      auto run_id = path.stem().string();
+      if (!ca::parse_run_id(run_id)) {
+        return; // not named like a cargo log: nothing to link
+      }
+      ca::store::Batch batch;
+      batch.source = "correlator";
+      batch.facts.push_back(correlator.on_new_log(path, run_id));
+      writer.submit(std::move(batch));
+    };
+    watcher = std::make_unique<ca::ingest::LogWatcher>(std::move(options), writer, stats);
+    if (auto r = watcher->start(); !r) {
+      spdlog::warn("log watcher not started: {}", r.error().message);
+      watcher.reset();
+    }
+  }
+
+  // 6. Start gRPC on unix:<runtime>/grpc.sock.
+  auto server = ca::server::GrpcServer::start(
+      runtime,
+      ca::server::ServerDeps{query, readers, writer, stats, correlator,
+                             ca::server::DaemonInfo{db_path, runtime, cfg.watch_dirs,
+                                                    std::chrono::steady_clock::now(),
+                                                    [&] { return correlation_status(correlator); },
+                                                    [&]() -> std::pair<uint64_t, uint64_t> {
+                                                      if (!watcher) {
+                                                        return {0, 0};
+                                                      }
+                                                      auto p = watcher->progress();
+                                                      return {p.files_total, p.files_done};
+                                                    }},
+                             [&] { shutdown.request("Admin.Shutdown"); }, live});
+  if (!server) {
+    die(server.error().message);
+  }
+
+  // 7. Run until signalled.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      shutdown.request(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+  });
+  std::thread io_thread([&] { io.run(); });
+  spdlog::info("cargo-analysisd {} ready: pid {}, runtime {}, database {}", CA_VERSION, ::getpid(),
+               runtime.string(), db_path.string());
+  std::string why = shutdown.wait();
+
+  // 8. Drain: stop taking input, finish in-flight requests, commit what was received.
+  spdlog::info("shutting down ({})", why);
+  listener.stop();
+  if (watcher) {
+    watcher->stop(); // before the writer: its last batches still commit
+    auto c = watcher->counters();
+    auto p = watcher->progress();
+    spdlog::info("watcher: {} log files read ({} of {} back-filled), {} runs ended, {} failed, "
+                 "{} not cargo logs, {} deleted, {} replaced",
+                 c.files_seen, p.files_done, p.files_total, c.runs_ended, c.files_failed,
+                 c.files_abandoned, c.files_deleted, c.files_replaced);
+  }
+  (*server)->shutdown(std::chrono::seconds(2));
+  io.stop();
+  io_thread.join();
+  writer.stop();
+  ::unlink(ca::ingest_socket_path(runtime).c_str());
+  ::unlink(ca::grpc_socket_path(runtime).c_str());
+  spdlog::info("stopped");
+  ::close(lock_fd);
+  return 0;
+}

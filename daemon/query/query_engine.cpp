@@ -1,0 +1,259 @@
+#include "daemon/query/query_engine.hpp"
+
+#include "daemon/query/critical_path_report.hpp"
+#include "daemon/query/diff.hpp"
+#include "daemon/query/run_analysis.hpp"
+#include "daemon/query/trends.hpp"
+#include "shared/run_id.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+namespace ca::query {
+
+namespace v1 = cargo_analysis::v1;
+
+namespace {
+
+constexpr uint32_t k_default_limit = 10;
+constexpr uint32_t k_default_trends_limit = 10;
+
+std::string workspace_context(const std::string& dir) {
+  return dir.empty() ? std::string() : " for workspace at `" + dir + "`";
+}
+
+} // namespace
+
+void order_as_tree(std::vector<v1::RunSummary>& runs) {
+  std::map<std::string, size_t> by_id;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    by_id[runs[i].run_id()] = i;
+  }
+  std::map<std::string, std::vector<size_t>> children;
+  std::vector<size_t> roots;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& parent = runs[i].parent_run_id();
+    if (!parent.empty() && by_id.count(parent) != 0 && parent != runs[i].run_id()) {
+      children[parent].push_back(i);
+    } else {
+      roots.push_back(i);
+    }
+  }
+  auto by_start = [&](size_t a, size_t b) {
+    if (runs[a].start_unix_ms() != runs[b].start_unix_ms()) {
+      return runs[a].start_unix_ms() < runs[b].start_unix_ms();
+    }
+    return runs[a].run_id() < runs[b].run_id();
+  };
+  std::sort(roots.begin(), roots.end(), by_start);
+  std::vector<v1::RunSummary> out;
+  out.reserve(runs.size());
+  std::vector<bool> seen(runs.size(), false);
+  std::function<void(size_t, uint32_t)> visit = [&](size_t i, uint32_t depth) {
+    if (seen[i]) {
+      return; // a cycle in bad data: never loop
+    }
+    seen[i] = true;
+    out.push_back(runs[i]);
+    out.back().set_depth(depth);
+    auto it = children.find(runs[i].run_id());
+    if (it == children.end()) {
+      return;
+    }
+    auto kids = it->second;
+    std::sort(kids.begin(), kids.end(), by_start);
+    for (size_t k : kids) {
+      visit(k, depth + 1);
+    }
+  };
+  for (size_t r : roots) {
+    visit(r, 0);
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!seen[i]) {
+      visit(i, 0);
+    }
+  }
+  runs = std::move(out);
+}
+
+Result<v1::Session> QueryEngine::load_session(store::RunReader& reader,
+                                              const std::string& session_id) {
+  CA_TRY_ASSIGN(auto runs, reader.session_runs(session_id));
+  order_as_tree(runs);
+  v1::Session s;
+  s.set_session_id(session_id);
+  for (auto& r : runs) {
+    *s.add_runs() = std::move(r);
+  }
+  return s;
+}
+
+Result<v1::ListSessionsResponse> QueryEngine::list_sessions(const v1::ListSessionsRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  std::string root;
+  std::string asked; // what to name in a "not found" message
+  if (!req.all()) {
+    asked = !req.workspace().empty() ? req.workspace() : req.cwd();
+    if (!asked.empty()) {
+      CA_TRY_ASSIGN(root, reader->workspace_containing(asked));
+      if (root.empty()) {
+        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(asked));
+      }
+    }
+  }
+  uint32_t limit = req.limit() == 0 ? k_default_limit : req.limit();
+  CA_TRY_ASSIGN(auto ids, reader->recent_sessions(root, limit + 1));
+  if (ids.empty()) {
+    return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(root));
+  }
+  v1::ListSessionsResponse resp;
+  resp.set_workspace_root(root);
+  resp.set_truncated(ids.size() > limit);
+  ids.resize(std::min<size_t>(ids.size(), limit));
+  for (const auto& id : ids) {
+    CA_TRY_ASSIGN(auto s, load_session(*reader, id));
+    *resp.add_sessions() = std::move(s);
+  }
+  return resp;
+}
+
+Result<v1::Session> QueryEngine::get_session(const v1::GetSessionRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto s, load_session(*reader, req.id()));
+  if (s.runs_size() == 0) {
+    // Not a session id: maybe a run id, whose session we then show.
+    auto run = reader->run(req.id());
+    if (!run) {
+      return unexpected(ErrorCode::not_found, "session `" + req.id() + "` not found");
+    }
+    CA_TRY_ASSIGN(s, load_session(*reader, run->session_id()));
+  }
+  return s;
+}
+
+Result<std::vector<v1::RunSummary>> QueryEngine::resolve_runs(store::RunReader& reader,
+                                                              const std::string& id,
+                                                              const std::string& workspace,
+                                                              const std::string& cwd) {
+  if (id.empty()) {
+    const std::string& dir = !workspace.empty() ? workspace : cwd;
+    std::string root;
+    if (!dir.empty()) {
+      CA_TRY_ASSIGN(root, reader.workspace_containing(dir));
+      if (root.empty()) {
+        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(dir));
+      }
+    }
+    auto newest = reader.newest_run(root);
+    if (!newest) {
+      return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(root));
+    }
+    CA_TRY_ASSIGN(auto run, reader.run(*newest));
+    return std::vector<v1::RunSummary>{std::move(run)};
+  }
+  if (auto run = reader.run(id)) {
+    return std::vector<v1::RunSummary>{std::move(*run)};
+  }
+  CA_TRY_ASSIGN(auto runs, reader.session_runs(id));
+  if (runs.empty()) {
+    if (!parse_run_id(id)) {
+      // Cargo's own check: neither a stored session id nor a well-formed run id.
+      return unexpected(ErrorCode::invalid_argument, parse_run_id(id).error().message);
+    }
+    return unexpected(ErrorCode::not_found, "session `" + id + "` not found");
+  }
+  order_as_tree(runs);
+  return runs;
+}
+
+Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  v1::GetRebuildsResponse resp;
+  for (const auto& run : runs) {
+    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
+    *resp.add_runs() = compute_rebuilds(events, run);
+  }
+  return resp;
+}
+
+Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  v1::GetTimingsResponse resp;
+  for (const auto& run : runs) {
+    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
+    *resp.add_runs() = compute_timings(events, run);
+  }
+  return resp;
+}
+
+Result<v1::GetCriticalPathResponse>
+QueryEngine::get_critical_path(const v1::GetCriticalPathRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  v1::GetCriticalPathResponse resp;
+  for (const auto& run : runs) {
+    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
+    *resp.add_runs() = critical_path_report(compute_timings(events, run));
+  }
+  return resp;
+}
+
+Result<v1::DiffResponse> QueryEngine::diff(const v1::DiffRequest& req) {
+  if (req.a().empty() || req.b().empty()) {
+    return unexpected(ErrorCode::invalid_argument, "a diff needs two ids (run ids or session ids)");
+  }
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  auto load = [&](const std::string& id) -> Result<DiffSideInput> {
+    DiffSideInput side;
+    side.id = id;
+    // A session id names the whole session, also where it is its top-level run's id (sessions
+    // found by ancestry take that id): comparing sessions is what the id says. A nested run's
+    // id names that run alone.
+    CA_TRY_ASSIGN(side.runs, reader->session_runs(id));
+    if (side.runs.empty()) {
+      CA_TRY_ASSIGN(side.runs, resolve_runs(*reader, id, "", ""));
+    }
+    order_as_tree(side.runs);
+    side.session = side.runs.size() != 1 || side.runs.front().run_id() != id;
+    for (const auto& run : side.runs) {
+      CA_TRY_ASSIGN(auto units, reader->units(run.run_id()));
+      side.units.push_back(std::move(units));
+    }
+    return side;
+  };
+  CA_TRY_ASSIGN(auto a, load(req.a()));
+  CA_TRY_ASSIGN(auto b, load(req.b()));
+  return compute_diff(a, b);
+}
+
+Result<v1::TrendsResponse> QueryEngine::trends(const v1::TrendsRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  store::TrendScope scope;
+  if (!req.all()) {
+    const std::string& asked = !req.workspace().empty() ? req.workspace() : req.cwd();
+    if (!asked.empty()) {
+      CA_TRY_ASSIGN(scope.workspace_root, reader->workspace_containing(asked));
+      if (scope.workspace_root.empty()) {
+        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(asked));
+      }
+    }
+  }
+  if (req.last() > 0) {
+    CA_TRY_ASSIGN(auto ids, reader->recent_sessions(scope.workspace_root, req.last()));
+    scope.sessions = std::move(ids);
+  }
+  uint32_t limit = req.limit() == 0 ? k_default_trends_limit : req.limit();
+  CA_TRY_ASSIGN(auto resp, compute_trends(*reader, scope, limit));
+  if (resp.runs() == 0) {
+    return unexpected(ErrorCode::not_found,
+                      "no sessions found" + workspace_context(scope.workspace_root));
+  }
+  resp.set_workspace_root(scope.workspace_root);
+  return resp;
+}
+
+} // namespace ca::query

@@ -1,0 +1,59 @@
+// Answers report requests from the store: the one place where requests become reports, shared
+// by every gRPC service (and so by the CLI and IDEs alike).
+#pragma once
+
+#include "cargo_analysis/v1/reports.pb.h"
+#include "daemon/store/run_reader.hpp"
+#include "shared/error.hpp"
+
+namespace ca::query {
+
+class QueryEngine {
+public:
+  explicit QueryEngine(store::ReaderPool& readers) : m_readers(readers) {}
+
+  // Sessions newest first, each as its tree of runs. not_found (cargo's wording: "no sessions
+  // found for workspace at `<dir>`") when the filter matches nothing.
+  Result<cargo_analysis::v1::ListSessionsResponse>
+  list_sessions(const cargo_analysis::v1::ListSessionsRequest& req);
+
+  // One session by session id or by any of its runs' ids.
+  Result<cargo_analysis::v1::Session> get_session(const cargo_analysis::v1::GetSessionRequest& req);
+
+  Result<cargo_analysis::v1::GetRebuildsResponse>
+  get_rebuilds(const cargo_analysis::v1::GetRebuildsRequest& req);
+
+  Result<cargo_analysis::v1::GetTimingsResponse>
+  get_timings(const cargo_analysis::v1::GetTimingsRequest& req);
+
+  // The critical path of each run `id` names (see critical_path_report()); errors as
+  // get_timings().
+  Result<cargo_analysis::v1::GetCriticalPathResponse>
+  get_critical_path(const cargo_analysis::v1::GetCriticalPathRequest& req);
+
+  // `b` compared with `a` (see daemon/query/diff.hpp). invalid_argument if an id is missing or
+  // malformed, not_found (naming the id) if one is unknown.
+  Result<cargo_analysis::v1::DiffResponse> diff(const cargo_analysis::v1::DiffRequest& req);
+
+  // Trends over the workspace's history, or every workspace's (see daemon/query/trends.hpp).
+  // not_found ("no sessions found for workspace at `<dir>`") when the scope holds no run.
+  Result<cargo_analysis::v1::TrendsResponse> trends(const cargo_analysis::v1::TrendsRequest& req);
+
+private:
+  // The runs an `id` names (a run id: that run; a session id: every run of the session), or the
+  // newest run of the workspace (`workspace`, else the one containing `cwd`) when `id` is empty.
+  Result<std::vector<cargo_analysis::v1::RunSummary>> resolve_runs(store::RunReader& reader,
+                                                                   const std::string& id,
+                                                                   const std::string& workspace,
+                                                                   const std::string& cwd);
+  Result<cargo_analysis::v1::Session> load_session(store::RunReader& reader,
+                                                   const std::string& session_id);
+
+  store::ReaderPool& m_readers;
+};
+
+// Orders a session's runs as a tree (pre-order; siblings by start time) and sets each depth.
+// Runs whose parent is not in the list are treated as top-level.
+void order_as_tree(std::vector<cargo_analysis::v1::RunSummary>& runs);
+
+} // namespace ca::query

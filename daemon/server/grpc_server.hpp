@@ -1,0 +1,57 @@
+// The gRPC server on `unix:<runtime-dir>/grpc.sock`: every service, reflection, and shutdown.
+// main() builds one after the store and the sources, and shuts it down before draining them.
+#pragma once
+
+#include "daemon/correlate/correlator.hpp"
+#include "daemon/ingest/source_stats.hpp"
+#include "daemon/query/query_engine.hpp"
+#include "daemon/server/grpc_services.hpp"
+#include "daemon/server/live_hub.hpp"
+#include "daemon/server/live_service.hpp"
+#include "daemon/store/run_reader.hpp"
+#include "daemon/store/writer.hpp"
+#include "shared/error.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace ca::server {
+
+// What the services need; all references outlive the server.
+struct ServerDeps {
+  query::QueryEngine& query;
+  store::ReaderPool& readers;
+  store::Writer& writer;
+  ingest::SourceStats& stats;
+  correlate::Correlator& correlator;
+  DaemonInfo info;
+  std::function<void()> request_shutdown; // only signals; never shuts down from a gRPC thread
+  LiveHub& live;                          // Live.Watch: fed by the writer's commit observer
+};
+
+class GrpcServer {
+public:
+  // Binds `runtime_dir`/grpc.sock (replacing a stale one, mode 0600) and starts serving.
+  // Returns an io error naming the address if it cannot bind.
+  static Result<std::unique_ptr<GrpcServer>> start(const std::filesystem::path& runtime_dir,
+                                                   ServerDeps deps);
+
+  // Ends Watch streams, finishes in-flight calls (cancelling them after `grace`) and stops.
+  // Call from main only.
+  void shutdown(std::chrono::milliseconds grace);
+
+private:
+  explicit GrpcServer(ServerDeps deps);
+
+  ServerDeps m_deps;
+  ReportsService m_reports;
+  AdminService m_admin;
+  IngestService m_ingest;
+  LiveService m_live;
+  std::unique_ptr<grpc::Server> m_server;
+};
+
+} // namespace ca::server

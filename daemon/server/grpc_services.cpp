@@ -1,0 +1,211 @@
+#include "daemon/server/grpc_services.hpp"
+
+#include "daemon/server/publish_reactor.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace ca::server {
+
+namespace v1 = cargo_analysis::v1;
+
+grpc::Status to_status(const Error& error) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (error.code) {
+  case ErrorCode::invalid_argument:
+    code = grpc::StatusCode::INVALID_ARGUMENT;
+    break;
+  case ErrorCode::not_found:
+    code = grpc::StatusCode::NOT_FOUND;
+    break;
+  case ErrorCode::io:
+  case ErrorCode::database:
+  case ErrorCode::internal:
+    code = grpc::StatusCode::INTERNAL;
+    break;
+  case ErrorCode::unavailable:
+    code = grpc::StatusCode::UNAVAILABLE;
+    break;
+  case ErrorCode::failed_precondition:
+    code = grpc::StatusCode::FAILED_PRECONDITION;
+    break;
+  case ErrorCode::resource_exhausted:
+    code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+    break;
+  }
+  return {code, error.message};
+}
+
+namespace {
+
+// Finishes a unary call with the outcome of `compute`, which fills the response. Exceptions
+// never cross into gRPC: a bug in a report ends that request with INTERNAL, not the daemon.
+template <class Response, class Compute>
+grpc::ServerUnaryReactor*
+answer(grpc::CallbackServerContext* ctx, Response* resp, const char* rpc, Compute&& compute) {
+  auto* reactor = ctx->DefaultReactor();
+  grpc::Status status;
+  try {
+    auto r = compute();
+    if (r) {
+      *resp = std::move(r).value();
+    } else {
+      status = to_status(r.error());
+      if (r.error().code != ErrorCode::not_found && r.error().code != ErrorCode::invalid_argument) {
+        spdlog::error("{}: {}", rpc, r.error().message);
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", rpc, e.what());
+    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+  }
+  reactor->Finish(status);
+  return reactor;
+}
+
+} // namespace
+
+grpc::ServerUnaryReactor* ReportsService::ListSessions(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListSessionsRequest* req,
+                                                       v1::ListSessionsResponse* resp) {
+  return answer(ctx, resp, "ListSessions", [&] { return m_query.list_sessions(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::GetSession(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetSessionRequest* req,
+                                                     v1::Session* resp) {
+  return answer(ctx, resp, "GetSession", [&] { return m_query.get_session(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::GetRebuilds(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetRebuildsRequest* req,
+                                                      v1::GetRebuildsResponse* resp) {
+  return answer(ctx, resp, "GetRebuilds", [&] { return m_query.get_rebuilds(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::GetTimings(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetTimingsRequest* req,
+                                                     v1::GetTimingsResponse* resp) {
+  return answer(ctx, resp, "GetTimings", [&] { return m_query.get_timings(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::GetCriticalPath(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetCriticalPathRequest* req,
+                                                          v1::GetCriticalPathResponse* resp) {
+  return answer(ctx, resp, "GetCriticalPath", [&] { return m_query.get_critical_path(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::Diff(grpc::CallbackServerContext* ctx,
+                                               const v1::DiffRequest* req,
+                                               v1::DiffResponse* resp) {
+  return answer(ctx, resp, "Diff", [&] { return m_query.diff(*req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::Trends(grpc::CallbackServerContext* ctx,
+                                                 const v1::TrendsRequest* req,
+                                                 v1::TrendsResponse* resp) {
+  return answer(ctx, resp, "Trends", [&] { return m_query.trends(*req); });
+}
+
+Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
+  resp.set_version(CA_VERSION);
+  resp.set_pid(static_cast<uint32_t>(::getpid()));
+  resp.set_uptime_secs(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - m_info.started).count());
+  resp.set_db_path(m_info.db_path.string());
+  std::error_code ec;
+  uint64_t size = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    auto s = std::filesystem::file_size(m_info.db_path.string() + suffix, ec);
+    if (!ec) {
+      size += s;
+    }
+  }
+  resp.set_db_size_bytes(size);
+  resp.set_runtime_dir(m_info.runtime_dir.string());
+  for (const auto& d : m_info.watched_dirs) {
+    resp.add_watched_dirs(d);
+  }
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto counts, reader->counts());
+  resp.set_events_stored(counts.events);
+  resp.set_runs_stored(counts.runs);
+  resp.set_sessions_stored(counts.sessions);
+  resp.set_runs_in_progress(counts.runs_in_progress);
+  uint64_t rejected = 0;
+  for (const auto& c : m_stats.snapshot()) {
+    auto* s = resp.add_sources();
+    s->set_name(c.name);
+    s->set_lines_accepted(c.lines_accepted);
+    s->set_lines_rejected(c.lines_rejected);
+    s->set_producers_disconnected(c.producers_disconnected);
+    s->set_last_error(c.last_error);
+    rejected += c.lines_rejected;
+  }
+  resp.set_lines_rejected(rejected);
+  if (m_info.correlation) {
+    *resp.mutable_correlation() = m_info.correlation();
+  }
+  if (m_info.backfill_progress) {
+    auto [total, done] = m_info.backfill_progress();
+    resp.set_backfill_files_total(total);
+    resp.set_backfill_files_done(done);
+  }
+  return {};
+}
+
+grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
+                                               const v1::StatusRequest* /*req*/,
+                                               v1::StatusResponse* resp) {
+  return answer(ctx, resp, "Status", [&]() -> Result<v1::StatusResponse> {
+    v1::StatusResponse r;
+    CA_TRY(fill_status(r));
+    return r;
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::Shutdown(grpc::CallbackServerContext* ctx,
+                                                 const v1::ShutdownRequest* /*req*/,
+                                                 v1::ShutdownResponse* /*resp*/) {
+  spdlog::info("shutdown requested over gRPC");
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  // Only signals: the main thread performs the shutdown (never Shutdown() from a gRPC thread).
+  m_request_shutdown();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* ctx,
+                                                  const v1::ProcessAnnouncement* req,
+                                                  v1::AnnounceResponse* /*resp*/) {
+  auto* reactor = ctx->DefaultReactor();
+  if (req->pid() == 0 || req->session_id().empty()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "an announcement needs a pid and a session_id"));
+    return reactor;
+  }
+  auto pid = static_cast<pid_t>(req->pid());
+  if (!req->finished()) {
+    spdlog::debug("announce: pid {} started for session {}", pid, req->session_id());
+    m_correlator.on_exec_started(pid, req->session_id());
+  } else if (req->has_exit_code()) {
+    spdlog::debug("announce: pid {} of session {} exited with {}", pid, req->session_id(),
+                  req->exit_code());
+    auto facts = m_correlator.on_exec_finished(pid, req->exit_code());
+    if (!facts.empty()) {
+      store::Batch batch;
+      batch.source = "announce";
+      batch.facts = std::move(facts);
+      m_writer.submit(std::move(batch));
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishResponse>*
+IngestService::Publish(grpc::CallbackServerContext* /*ctx*/) {
+  return new PublishReactor(m_writer, m_stats, ++m_next_stream); // deletes itself when done
+}
+
+} // namespace ca::server

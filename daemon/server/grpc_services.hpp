@@ -1,0 +1,116 @@
+// gRPC services: thin adapters from proto requests to the query engine and the store. They hold
+// no SQL and no report logic.
+#pragma once
+
+#include "cargo_analysis/v1/service.grpc.pb.h"
+#include "daemon/correlate/correlator.hpp"
+#include "daemon/ingest/source_stats.hpp"
+#include "daemon/query/query_engine.hpp"
+#include "daemon/store/writer.hpp"
+#include "shared/error.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ca::server {
+
+// The one mapping from our error codes to gRPC's.
+grpc::Status to_status(const Error& error);
+
+class ReportsService final : public cargo_analysis::v1::Reports::CallbackService {
+public:
+  explicit ReportsService(query::QueryEngine& query) : m_query(query) {}
+
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* ctx,
+                                         const cargo_analysis::v1::ListSessionsRequest* req,
+                                         cargo_analysis::v1::ListSessionsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* ctx,
+                                       const cargo_analysis::v1::GetSessionRequest* req,
+                                       cargo_analysis::v1::Session* resp) override;
+  grpc::ServerUnaryReactor* GetRebuilds(grpc::CallbackServerContext* ctx,
+                                        const cargo_analysis::v1::GetRebuildsRequest* req,
+                                        cargo_analysis::v1::GetRebuildsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetTimings(grpc::CallbackServerContext* ctx,
+                                       const cargo_analysis::v1::GetTimingsRequest* req,
+                                       cargo_analysis::v1::GetTimingsResponse* resp) override;
+  grpc::ServerUnaryReactor*
+  GetCriticalPath(grpc::CallbackServerContext* ctx,
+                  const cargo_analysis::v1::GetCriticalPathRequest* req,
+                  cargo_analysis::v1::GetCriticalPathResponse* resp) override;
+  grpc::ServerUnaryReactor* Diff(grpc::CallbackServerContext* ctx,
+                                 const cargo_analysis::v1::DiffRequest* req,
+                                 cargo_analysis::v1::DiffResponse* resp) override;
+  grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx,
+                                   const cargo_analysis::v1::TrendsRequest* req,
+                                   cargo_analysis::v1::TrendsResponse* resp) override;
+
+private:
+  query::QueryEngine& m_query;
+};
+
+// What Admin.Status reports besides the store's counts.
+struct DaemonInfo {
+  std::filesystem::path db_path;
+  std::filesystem::path runtime_dir;
+  std::vector<std::string> watched_dirs;
+  std::chrono::steady_clock::time_point started;
+  // Optional live figures from parts main owns (unset: not reported).
+  std::function<cargo_analysis::v1::CorrelationStatus()> correlation;
+  std::function<std::pair<uint64_t, uint64_t>()> backfill_progress; // (total, done)
+};
+
+class AdminService final : public cargo_analysis::v1::Admin::CallbackService {
+public:
+  AdminService(DaemonInfo info,
+               store::ReaderPool& readers,
+               ingest::SourceStats& stats,
+               std::function<void()> request_shutdown)
+      : m_info(std::move(info)), m_readers(readers), m_stats(stats),
+        m_request_shutdown(std::move(request_shutdown)) {}
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
+                                   const cargo_analysis::v1::StatusRequest* req,
+                                   cargo_analysis::v1::StatusResponse* resp) override;
+  grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext* ctx,
+                                     const cargo_analysis::v1::ShutdownRequest* req,
+                                     cargo_analysis::v1::ShutdownResponse* resp) override;
+
+private:
+  Result<void> fill_status(cargo_analysis::v1::StatusResponse& resp);
+
+  DaemonInfo m_info;
+  store::ReaderPool& m_readers;
+  ingest::SourceStats& m_stats;
+  std::function<void()> m_request_shutdown;
+};
+
+// Producer announcements: explicit session evidence and exit codes, handed to the correlator;
+// the facts it derives go to the writer. Publish streams: one PublishReactor each
+// (daemon/server/publish_reactor.hpp), sharing the NDJSON socket's decode-and-store path.
+class IngestService final : public cargo_analysis::v1::Ingest::CallbackService {
+public:
+  IngestService(correlate::Correlator& correlator,
+                store::Writer& writer,
+                ingest::SourceStats& stats)
+      : m_correlator(correlator), m_writer(writer), m_stats(stats) {}
+
+  grpc::ServerUnaryReactor* Announce(grpc::CallbackServerContext* ctx,
+                                     const cargo_analysis::v1::ProcessAnnouncement* req,
+                                     cargo_analysis::v1::AnnounceResponse* resp) override;
+  grpc::ServerBidiReactor<cargo_analysis::v1::PublishRequest, cargo_analysis::v1::PublishResponse>*
+  Publish(grpc::CallbackServerContext* ctx) override;
+
+private:
+  correlate::Correlator& m_correlator;
+  store::Writer& m_writer;
+  ingest::SourceStats& m_stats;
+  std::atomic<uint64_t> m_next_stream{0};
+};
+
+} // namespace ca::server
