@@ -1,0 +1,74 @@
+#include "client/client_context.hpp"
+
+#include "shared/paths.hpp"
+
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace ca::client {
+
+Result<DaemonConnection*> ClientContext::daemon() {
+  if (!m_daemon) {
+    ConnectOptions opts;
+    opts.runtime_dir = runtime_dir(runtime_dir_flag);
+    const char* no_spawn_env = std::getenv("CARGO_ANALYSIS_NO_SPAWN");
+    opts.spawn = !no_spawn && !(no_spawn_env != nullptr && std::string(no_spawn_env) == "1");
+    const char* state_env = std::getenv("CARGO_ANALYSIS_STATE_DIR");
+    opts.state_dir = state_env != nullptr ? state_env : "";
+    auto conn = std::make_unique<DaemonConnection>(opts);
+    CA_TRY(conn->connect());
+    m_daemon = std::move(conn);
+  }
+  return m_daemon.get();
+}
+
+bool ClientContext::use_color(bool to_stderr) const {
+  if (color == "always") {
+    return true;
+  }
+  if (color == "never") {
+    return false;
+  }
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') {
+    return false;
+  }
+  return ::isatty(to_stderr ? 2 : 1) != 0;
+}
+
+void ClientContext::print_json(const google::protobuf::Message& message) const {
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;
+  opts.add_whitespace = true;
+  std::string out;
+  auto st = google::protobuf::util::MessageToJsonString(message, &out, opts);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s: error: cannot encode JSON: %s\n", k_program, st.ToString().c_str());
+    return;
+  }
+  std::cout << out;
+  if (out.empty() || out.back() != '\n') {
+    std::cout << '\n';
+  }
+}
+
+void ClientContext::fail(const Error& error, const std::string& hint) {
+  fail(error.message, hint);
+}
+
+void ClientContext::fail(const std::string& message, const std::string& hint) {
+  bool c = use_color(true);
+  std::fprintf(stderr, "%s: %serror:%s %s\n", k_program, c ? "\x1b[1;31m" : "", c ? "\x1b[0m" : "",
+               message.c_str());
+  if (!hint.empty()) {
+    std::fprintf(stderr, "%snote:%s %s\n", c ? "\x1b[1;36m" : "", c ? "\x1b[0m" : "", hint.c_str());
+  }
+  exit_code = k_exit_error;
+}
+
+} // namespace ca::client

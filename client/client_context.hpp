@@ -1,0 +1,56 @@
+// State shared by the client's subcommands: global options, the daemon connection, output.
+#pragma once
+
+#include "client/daemon_connection.hpp"
+#include "shared/error.hpp"
+
+#include <CLI/CLI.hpp>
+#include <google/protobuf/message.h>
+
+#include <memory>
+#include <string>
+
+namespace ca::client {
+
+inline constexpr const char* k_program = "cargo-analysis-client";
+
+// Exit codes: 0 ok, 1 error, 2 usage.
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_error = 1;
+inline constexpr int k_exit_usage = 2;
+
+enum class ColorMode { auto_, always, never };
+
+struct ClientContext {
+  std::string runtime_dir_flag;
+  bool no_spawn = false;
+  std::string color = "auto";
+  int exit_code = k_exit_ok;
+
+  // Connects on first use (commands that need no daemon never start one).
+  Result<DaemonConnection*> daemon();
+
+  // Whether stdout (or stderr for `to_stderr`) gets ANSI colors: --color, NO_COLOR, isatty.
+  bool use_color(bool to_stderr = false) const;
+
+  // Prints `message` as proto JSON (snake_case names, zero values included) to stdout.
+  void print_json(const google::protobuf::Message& message) const;
+
+  // Prints "cargo-analysis-client: error: <message>" (+ "note: <hint>") to stderr and sets
+  // exit_code to 1.
+  void fail(const Error& error, const std::string& hint = {});
+  void fail(const std::string& message, const std::string& hint = {});
+
+private:
+  std::unique_ptr<DaemonConnection> m_daemon;
+};
+
+// Registration of each subcommand (client/commands/<name>.cpp).
+void add_exec_command(CLI::App& app, ClientContext& ctx);
+void add_ingest_command(CLI::App& app, ClientContext& ctx);
+void add_report_command(CLI::App& app, ClientContext& ctx);
+void add_status_command(CLI::App& app, ClientContext& ctx);
+void add_stop_command(CLI::App& app, ClientContext& ctx);
+void add_watch_command(CLI::App& app, ClientContext& ctx);
+
+} // namespace ca::client

@@ -1,0 +1,53 @@
+// `status` and `stop`.
+#include "client/client_context.hpp"
+#include "shared/render/sessions_text.hpp"
+
+#include <iostream>
+
+namespace ca::client {
+
+namespace v1 = cargo_analysis::v1;
+
+void add_status_command(CLI::App& app, ClientContext& ctx) {
+  auto format = std::make_shared<std::string>("human");
+  auto* cmd = app.add_subcommand("status", "the daemon's health and counters");
+  cmd->add_option("--format", *format, "human or json")->check(CLI::IsMember({"human", "json"}));
+  cmd->callback([&ctx, format] {
+    auto d = ctx.daemon();
+    if (!d) {
+      return ctx.fail(d.error());
+    }
+    v1::StatusResponse resp;
+    auto cctx = DaemonConnection::context(std::chrono::seconds(10));
+    auto st = (*d)->admin().Status(cctx.get(), v1::StatusRequest(), &resp);
+    if (!st.ok()) {
+      return ctx.fail(from_status(st));
+    }
+    if (*format == "json") {
+      ctx.print_json(resp);
+    } else {
+      std::cout << render::render_status(resp);
+    }
+  });
+}
+
+void add_stop_command(CLI::App& app, ClientContext& ctx) {
+  auto* cmd = app.add_subcommand("stop", "stop the daemon (after it commits what it received)");
+  cmd->callback([&ctx] {
+    ctx.no_spawn = true; // never start a daemon just to stop it
+    auto d = ctx.daemon();
+    if (!d) {
+      std::cerr << "cargo-analysisd is not running\n";
+      return;
+    }
+    v1::ShutdownResponse resp;
+    auto cctx = DaemonConnection::context(std::chrono::seconds(10));
+    auto st = (*d)->admin().Shutdown(cctx.get(), v1::ShutdownRequest(), &resp);
+    if (!st.ok()) {
+      return ctx.fail(from_status(st));
+    }
+    std::cerr << "cargo-analysisd stopped\n";
+  });
+}
+
+} // namespace ca::client
