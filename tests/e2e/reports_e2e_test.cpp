@@ -1,8 +1,8 @@
 // End to end with real cargo: a workspace of three path crates in a chain, a (bin) -> b -> c,
 // where c is slow on purpose (rustc evaluates a long loop in a `const` at compile time, about
-// 1.5 s in a debug build here) and b less so (about 0.5 s, so that a waits on b, not on c). Build analysis is switched on by the environment alone; the
-// logs go to the daemon with `ingest` (the daemon runs with --no-watch, so these tests do not
-// depend on the log watcher). Known answers:
+// 1.5 s in a debug build here) and b less so (about 0.5 s, so that a waits on b, not on c). Build
+// analysis is switched on by the environment alone; the logs go to the daemon with `ingest` (the
+// daemon runs with --no-watch, so these tests do not depend on the log watcher). Known answers:
 // - critical path of the clean build: c -> b -> a, c holding most of it;
 // - diff of the clean build and the build after c/src/lib.rs changed: c rebuilt because the file
 //   changed, b and a because their dependency was rebuilt;
