@@ -5,6 +5,7 @@
 // 2 on a usage error.
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/correlate/proc_reader.hpp"
+#include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/log_watcher.hpp"
 #include "daemon/ingest/socket_listener.hpp"
 #include "daemon/ingest/source_stats.hpp"
@@ -27,9 +28,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -194,9 +197,13 @@ int main(int argc, char** argv) {
   ca::query::QueryEngine query(readers);
   // The live view (Live.Watch) learns of every commit; set before any source submits.
   ca::server::LiveHub live(readers);
-  writer.set_commit_observer([&live](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
-    live.on_commit(std::move(b), o);
-  });
+  // Every commit is activity, whatever its source (the idle timeout counts from the last one).
+  ca::ingest::ActivityMonitor activity;
+  writer.set_commit_observer(
+      [&live, &activity](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
+        activity.touch();
+        live.on_commit(std::move(b), o);
+      });
   ca::ingest::SourceStats stats;
   ca::correlate::LinuxProcReader proc;
   ca::correlate::Correlator correlator(proc);
@@ -204,7 +211,7 @@ int main(int argc, char** argv) {
 
   // 5. Bind the NDJSON ingest socket.
   boost::asio::io_context io;
-  ca::ingest::SocketListener listener(io, ca::ingest_socket_path(runtime), writer, stats);
+  ca::ingest::SocketListener listener(io, ca::ingest_socket_path(runtime), writer, stats, activity);
   if (auto r = listener.start(); !r) {
     die(r.error().message);
   }
@@ -249,7 +256,7 @@ int main(int argc, char** argv) {
                                                       auto p = watcher->progress();
                                                       return {p.files_total, p.files_done};
                                                     }},
-                             [&] { shutdown.request("Admin.Shutdown"); }, live});
+                             [&] { shutdown.request("Admin.Shutdown"); }, live, activity});
   if (!server) {
     die(server.error().message);
   }
@@ -261,6 +268,36 @@ int main(int argc, char** argv) {
       shutdown.request(sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
   });
+  // 7b. The idle timeout: exit once nothing has happened for that long, no connection or call is
+  // open, no build is in progress (the live hub follows no run) and no back-fill is under way.
+  boost::asio::steady_timer idle_timer(io);
+  std::function<void()> arm_idle_timer;
+  if (cfg.idle_timeout > 0) {
+    const auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(cfg.idle_timeout));
+    // Checks are cheap; a quarter of the timeout (0.1 s to 5 s) keeps the exit close to it.
+    const auto period = std::clamp<std::chrono::steady_clock::duration>(
+        limit / 4, std::chrono::milliseconds(100), std::chrono::seconds(5));
+    arm_idle_timer = [&, limit, period] {
+      idle_timer.expires_after(period);
+      idle_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) {
+          return;
+        }
+        bool backfilling = false;
+        if (watcher) {
+          auto p = watcher->progress();
+          backfilling = p.files_done < p.files_total;
+        }
+        if (activity.idle_for() >= limit && live.stats().runs_active == 0 && !backfilling) {
+          shutdown.request("idle timeout");
+          return;
+        }
+        arm_idle_timer();
+      });
+    };
+    arm_idle_timer();
+  }
   std::thread io_thread([&] { io.run(); });
   spdlog::info("cargo-analysisd {} ready: pid {}, runtime {}, database {}", CA_VERSION, ::getpid(),
                runtime.string(), db_path.string());

@@ -56,8 +56,10 @@ asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer, store
 SocketListener::SocketListener(asio::io_context& io,
                                std::filesystem::path socket_path,
                                store::Writer& writer,
-                               SourceStats& stats)
-    : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats), m_acceptor(io) {}
+                               SourceStats& stats,
+                               ActivityMonitor& activity)
+    : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats),
+      m_activity(activity), m_acceptor(io) {}
 
 Result<void> SocketListener::start() {
   boost::system::error_code ec;
@@ -124,6 +126,7 @@ asio::awaitable<void> SocketListener::accept_loop() {
 }
 
 asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
+  auto busy = m_activity.busy(); // a producer connected, even a quiet one, is a build going on
   LineIngestor ingestor("socket#" + std::to_string(id), "socket", m_stats);
   std::vector<std::string> errors;
   uint64_t stored = 0;

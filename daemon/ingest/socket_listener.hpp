@@ -12,6 +12,7 @@
 // "disconnected":true and is cut off; other connections go on.
 #pragma once
 
+#include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
@@ -31,7 +32,8 @@ public:
   SocketListener(boost::asio::io_context& io,
                  std::filesystem::path socket_path,
                  store::Writer& writer,
-                 SourceStats& stats);
+                 SourceStats& stats,
+                 ActivityMonitor& activity);
 
   // Binds (replacing a stale socket file), restricts it to 0600 and starts accepting.
   // Returns an io error naming the path if the socket cannot be bound.
@@ -49,6 +51,7 @@ private:
   std::filesystem::path m_path;
   store::Writer& m_writer;
   SourceStats& m_stats;
+  ActivityMonitor& m_activity; // each connection is busy while open
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   uint64_t m_next_id = 0;
 };

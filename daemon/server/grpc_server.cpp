@@ -3,10 +3,41 @@
 #include "shared/paths.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace ca::server {
+
+namespace {
+
+// One per call, created when the call starts and destroyed when it ends: the call keeps the
+// daemon busy (not idle) for as long as it lasts.
+class ActivityInterceptor final : public grpc::experimental::Interceptor {
+public:
+  explicit ActivityInterceptor(ingest::ActivityMonitor& m) : m_busy(m) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+private:
+  ingest::ActivityMonitor::Busy m_busy;
+};
+
+class ActivityInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+public:
+  explicit ActivityInterceptorFactory(ingest::ActivityMonitor& m) : m_monitor(m) {}
+  grpc::experimental::Interceptor*
+  CreateServerInterceptor(grpc::experimental::ServerRpcInfo* /*info*/) override {
+    return new ActivityInterceptor(m_monitor);
+  }
+
+private:
+  ingest::ActivityMonitor& m_monitor;
+};
+
+} // namespace
 
 GrpcServer::GrpcServer(ServerDeps deps)
     : m_deps(std::move(deps)), m_reports(m_deps.query),
@@ -27,6 +58,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
   builder.RegisterService(&self->m_admin);
   builder.RegisterService(&self->m_ingest);
   builder.RegisterService(&self->m_live);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<ActivityInterceptorFactory>(self->m_deps.activity));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   self->m_server = builder.BuildAndStart();
   if (!self->m_server) {
     return unexpected(ErrorCode::io, "cannot serve gRPC on " + grpc_address(runtime_dir));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon/correlate/correlator.hpp"
+#include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
 #include "daemon/server/grpc_services.hpp"
@@ -30,6 +31,7 @@ struct ServerDeps {
   DaemonInfo info;
   std::function<void()> request_shutdown; // only signals; never shuts down from a gRPC thread
   LiveHub& live;                          // Live.Watch: fed by the writer's commit observer
+  ingest::ActivityMonitor& activity;      // every call is busy while in flight
 };
 
 class GrpcServer {

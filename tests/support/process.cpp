@@ -226,6 +226,22 @@ int DaemonProcess::stop() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::optional<int> DaemonProcess::wait_for_exit(std::chrono::milliseconds timeout) {
+  if (m_pid <= 0) {
+    return std::nullopt;
+  }
+  int status = 0;
+  if (!wait_exit(m_pid, status, timeout)) {
+    return std::nullopt;
+  }
+  m_pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool DaemonProcess::running() const {
+  return m_pid > 0 && ::kill(m_pid, 0) == 0;
+}
+
 void DaemonProcess::kill_hard() {
   if (m_pid <= 0) {
     return;

@@ -52,6 +52,11 @@ public:
   int stop();
   // SIGKILL and wait (crash tests).
   void kill_hard();
+  // Waits up to `timeout` for the daemon to exit by itself; its exit code (-1 if killed by a
+  // signal), or nullopt if it is still running.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+  // Whether the daemon process is still running (without reaping it).
+  bool running() const;
 
   pid_t pid() const { return m_pid; }
   std::filesystem::path runtime_dir() const { return m_dir / "run"; }
