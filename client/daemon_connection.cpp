@@ -1,8 +1,12 @@
 #include "client/daemon_connection.hpp"
 
+#include "cargo_analysis/v1/local.pb.h"
+#include "shared/local_methods.hpp"
 #include "shared/paths.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,48 +56,177 @@ std::string daemon_binary() {
   return "cargo-analysisd";
 }
 
+DaemonConnection::~DaemonConnection() {
+  close_socket();
+}
+
+void DaemonConnection::close_socket() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
+}
+
 std::unique_ptr<grpc::ClientContext> DaemonConnection::context(std::chrono::seconds deadline) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
   return ctx;
 }
 
-bool DaemonConnection::ping(std::chrono::milliseconds deadline) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-  v1::StatusRequest req;
-  v1::StatusResponse resp;
-  return m_admin->Status(&ctx, req, &resp).ok();
+v1::Live::Stub& DaemonConnection::live() {
+  if (!m_live) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 256 * 1024 * 1024);
+    m_channel = grpc::CreateCustomChannel(grpc_address(m_options.runtime_dir),
+                                          grpc::InsecureChannelCredentials(), args);
+    m_live = v1::Live::NewStub(m_channel);
+  }
+  return *m_live;
+}
+
+Result<void> DaemonConnection::open_socket() {
+  close_socket();
+  auto path = client_socket_path(m_options.runtime_dir);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof addr.sun_path) {
+    return unexpected(ErrorCode::invalid_argument,
+                      "the runtime dir's path is too long for a socket: " + path.string());
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.native().size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return unexpected(ErrorCode::io,
+                      std::string("cannot create a socket: ") + std::strerror(errno));
+  }
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd);
+    return unexpected(ErrorCode::unavailable,
+                      "cannot connect to " + path.string() + ": " + std::strerror(err));
+  }
+  m_fd = fd;
+  return {};
+}
+
+namespace {
+
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::recv(fd, data, size, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+} // namespace
+
+Result<std::string> DaemonConnection::call_raw(std::string_view method,
+                                               const std::string& request,
+                                               std::chrono::milliseconds timeout) {
+  if (m_fd < 0) {
+    CA_TRY(open_socket());
+  }
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(m_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+  v1::LocalCall call;
+  call.set_method(std::string(method));
+  call.set_request(request);
+  std::string frame(4, '\0');
+  call.AppendToString(&frame);
+  auto n = static_cast<uint32_t>(frame.size() - 4);
+  for (int i = 0; i < 4; ++i) {
+    frame[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  }
+  auto lost = [&](const char* what) {
+    int err = errno;
+    close_socket();
+    std::string why = err == EAGAIN || err == EWOULDBLOCK
+                          ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                          : std::strerror(err);
+    return unexpected(ErrorCode::unavailable, std::string(what) + " cargo-analysisd failed (" +
+                                                  std::string(method) + "): " + why);
+  };
+  if (!write_all(m_fd, frame.data(), frame.size())) {
+    return lost("sending to");
+  }
+  unsigned char header[4];
+  errno = 0;
+  if (!read_all(m_fd, reinterpret_cast<char*>(header), sizeof header)) {
+    if (errno == 0) {
+      errno = ECONNRESET; // EOF: the daemon closed the connection
+    }
+    return lost("reading from");
+  }
+  uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
+                  uint32_t{header[3]} << 24;
+  std::string body(size, '\0');
+  errno = 0;
+  if (!read_all(m_fd, body.data(), body.size())) {
+    if (errno == 0) {
+      errno = ECONNRESET;
+    }
+    return lost("reading from");
+  }
+  v1::LocalReply reply;
+  if (!reply.ParseFromString(body)) {
+    close_socket();
+    return unexpected(ErrorCode::internal,
+                      "cannot parse the daemon's reply to " + std::string(method));
+  }
+  if (reply.code() != 0) {
+    return unexpected(
+        from_status(grpc::Status(static_cast<grpc::StatusCode>(reply.code()), reply.message())));
+  }
+  return std::move(*reply.mutable_response());
+}
+
+bool DaemonConnection::ping(std::chrono::milliseconds timeout) {
+  return call<v1::StatusResponse>(methods::k_status, v1::StatusRequest(), timeout).has_value();
 }
 
 Result<void> DaemonConnection::connect() {
-  auto socket = grpc_socket_path(m_options.runtime_dir);
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 256 * 1024 * 1024);
-  m_channel = grpc::CreateCustomChannel(grpc_address(m_options.runtime_dir),
-                                        grpc::InsecureChannelCredentials(), args);
-  m_reports = v1::Reports::NewStub(m_channel);
-  m_admin = v1::Admin::NewStub(m_channel);
-  m_ingest = v1::Ingest::NewStub(m_channel);
-  m_live = v1::Live::NewStub(m_channel);
-  bool exists = std::filesystem::exists(socket);
-  // Connecting the channel is work the first call needs anyway; a Status round trip here
-  // would add a whole request to every command.
-  if (exists && m_channel->WaitForConnected(std::chrono::system_clock::now() +
-                                            std::chrono::milliseconds(2000))) {
+  auto socket = client_socket_path(m_options.runtime_dir);
+  auto opened = open_socket();
+  if (opened) {
     return {};
   }
   if (!m_options.spawn) {
     return unexpected(ErrorCode::unavailable,
-                      "cannot connect to " + socket.string() + ": " +
-                          (exists ? "the daemon does not answer" : "No such file or directory") +
+                      opened.error().message +
                           " (start it with: cargo-analysisd, or drop --no-spawn / "
                           "CARGO_ANALYSIS_NO_SPAWN)");
   }
   CA_TRY(spawn_daemon());
   auto deadline = std::chrono::steady_clock::now() + m_options.ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (std::filesystem::exists(socket) && ping(std::chrono::milliseconds(500))) {
+    if (open_socket() && ping(std::chrono::milliseconds(500))) {
       return {};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -1,16 +1,23 @@
 // The client's link to the daemon: finds the runtime dir, starts the daemon on demand (detached,
-// with a readiness wait and a timeout) unless told not to, and hands out gRPC stubs.
+// with a readiness wait and a timeout) unless told not to, and makes calls.
+//
+// Unary calls (reports, status, stop, announcements) go over the local call socket
+// `<runtime>/client.sock` (proto/cargo_analysis/v1/local.proto): a connect() and one round trip,
+// where a gRPC channel would cost milliseconds of set-up in a process that lives for one
+// command. Streams (watch) use gRPC; its channel is created only when a command asks for it.
 #pragma once
 
 #include "cargo_analysis/v1/service.grpc.pb.h"
 #include "shared/error.hpp"
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ca::client {
 
@@ -24,30 +31,49 @@ struct ConnectOptions {
 class DaemonConnection {
 public:
   explicit DaemonConnection(ConnectOptions options) : m_options(std::move(options)) {}
+  ~DaemonConnection();
+  DaemonConnection(const DaemonConnection&) = delete;
+  DaemonConnection& operator=(const DaemonConnection&) = delete;
 
   // Connects (starting the daemon if allowed and needed). Returns unavailable with a message
   // that says how to start it.
   Result<void> connect();
 
-  cargo_analysis::v1::Reports::Stub& reports() { return *m_reports; }
-  cargo_analysis::v1::Admin::Stub& admin() { return *m_admin; }
-  cargo_analysis::v1::Ingest::Stub& ingest() { return *m_ingest; }
-  cargo_analysis::v1::Live::Stub& live() { return *m_live; }
+  // One unary call (`method`: see shared/local_methods.hpp), bounded by `timeout`. Errors carry
+  // the daemon's code and message (not_found, invalid_argument, ...), or unavailable if the
+  // daemon went away.
+  template <class Response>
+  Result<Response> call(const char* method,
+                        const google::protobuf::Message& request,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+    CA_TRY_ASSIGN(std::string bytes, call_raw(method, request.SerializeAsString(), timeout));
+    Response resp;
+    if (!resp.ParseFromString(bytes)) {
+      return unexpected(ErrorCode::internal,
+                        std::string("cannot parse the daemon's answer to ") + method);
+    }
+    return resp;
+  }
+
+  // gRPC, for streams; the channel is created on first use.
+  cargo_analysis::v1::Live::Stub& live();
   const ConnectOptions& options() const { return m_options; }
 
-  // A context with a deadline suited to interactive calls.
+  // A gRPC context with a deadline suited to interactive calls.
   static std::unique_ptr<grpc::ClientContext>
   context(std::chrono::seconds deadline = std::chrono::seconds(60));
 
 private:
-  bool ping(std::chrono::milliseconds deadline);
+  Result<void> open_socket();
+  Result<std::string>
+  call_raw(std::string_view method, const std::string& request, std::chrono::milliseconds timeout);
+  bool ping(std::chrono::milliseconds timeout);
   Result<void> spawn_daemon();
+  void close_socket();
 
   ConnectOptions m_options;
+  int m_fd = -1;
   std::shared_ptr<grpc::Channel> m_channel;
-  std::unique_ptr<cargo_analysis::v1::Reports::Stub> m_reports;
-  std::unique_ptr<cargo_analysis::v1::Admin::Stub> m_admin;
-  std::unique_ptr<cargo_analysis::v1::Ingest::Stub> m_ingest;
   std::unique_ptr<cargo_analysis::v1::Live::Stub> m_live;
 };
 

@@ -24,6 +24,10 @@ inline std::filesystem::path ingest_socket_path(const std::filesystem::path& run
 inline std::filesystem::path grpc_socket_path(const std::filesystem::path& runtime) {
   return runtime / "grpc.sock";
 }
+// The client's local call socket (proto/cargo_analysis/v1/local.proto).
+inline std::filesystem::path client_socket_path(const std::filesystem::path& runtime) {
+  return runtime / "client.sock";
+}
 inline std::string grpc_address(const std::filesystem::path& runtime) {
   return "unix:" + grpc_socket_path(runtime).string();
 }

@@ -17,6 +17,7 @@
 //
 // Exit code: the command's; 128+N if it was killed by signal N; 127 if it could not be run.
 #include "client/client_context.hpp"
+#include "shared/local_methods.hpp"
 #include "shared/run_id.hpp"
 
 #include <fcntl.h>
@@ -63,9 +64,7 @@ void announce(ClientContext& ctx, const v1::ProcessAnnouncement& a) {
   if (!d) {
     return; // the daemon is down: the watcher will back-fill the logs when it starts
   }
-  v1::AnnounceResponse resp;
-  auto cctx = DaemonConnection::context(std::chrono::seconds(2));
-  (void)(*d)->ingest().Announce(cctx.get(), a, &resp);
+  (void)(*d)->call<v1::AnnounceResponse>(methods::k_announce, a, std::chrono::seconds(2));
 }
 
 } // namespace

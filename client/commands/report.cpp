@@ -1,5 +1,6 @@
 // `report sessions|rebuilds|timings|critical-path|diff|trends`: ask the daemon, render here.
 #include "client/client_context.hpp"
+#include "shared/local_methods.hpp"
 #include "shared/render/analysis_text.hpp"
 #include "shared/render/rebuilds_text.hpp"
 #include "shared/render/sessions_text.hpp"
@@ -51,16 +52,9 @@ void report_failure(ClientContext& ctx, const Error& e) {
   }
 }
 
-template <class Req, class Resp, class Call>
-Result<Resp> call(ClientContext& ctx, const Req& req, Call&& rpc) {
+template <class Resp> Result<Resp> call(ClientContext& ctx, const char* method, const auto& req) {
   CA_TRY_ASSIGN(DaemonConnection * d, ctx.daemon());
-  Resp resp;
-  auto cctx = DaemonConnection::context();
-  grpc::Status st = rpc(*d, cctx.get(), req, &resp);
-  if (!st.ok()) {
-    return unexpected(from_status(st));
-  }
-  return resp;
+  return d->call<Resp>(method, req);
 }
 
 struct SessionsOptions {
@@ -76,10 +70,7 @@ void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
   req.set_workspace(absolute(o.workspace));
   req.set_limit(o.limit);
   req.set_cwd(current_dir());
-  auto r = call<v1::ListSessionsRequest, v1::ListSessionsResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().ListSessions(c, q, p);
-      });
+  auto r = call<v1::ListSessionsResponse>(ctx, methods::k_list_sessions, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
@@ -102,10 +93,7 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
-  auto r = call<v1::GetRebuildsRequest, v1::GetRebuildsResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().GetRebuilds(c, q, p);
-      });
+  auto r = call<v1::GetRebuildsResponse>(ctx, methods::k_get_rebuilds, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
@@ -139,10 +127,7 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
-  auto r = call<v1::GetTimingsRequest, v1::GetTimingsResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().GetTimings(c, q, p);
-      });
+  auto r = call<v1::GetTimingsResponse>(ctx, methods::k_get_timings, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
@@ -199,10 +184,7 @@ void run_critical_path(ClientContext& ctx, const CriticalPathOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
-  auto r = call<v1::GetCriticalPathRequest, v1::GetCriticalPathResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().GetCriticalPath(c, q, p);
-      });
+  auto r = call<v1::GetCriticalPathResponse>(ctx, methods::k_get_critical_path, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
@@ -230,10 +212,7 @@ void run_diff(ClientContext& ctx, const DiffOptions& o) {
   v1::DiffRequest req;
   req.set_a(o.a);
   req.set_b(o.b);
-  auto r = call<v1::DiffRequest, v1::DiffResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().Diff(c, q, p);
-      });
+  auto r = call<v1::DiffResponse>(ctx, methods::k_diff, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
@@ -259,10 +238,7 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
   req.set_last(o.last);
   req.set_limit(o.limit);
   req.set_cwd(current_dir());
-  auto r = call<v1::TrendsRequest, v1::TrendsResponse>(
-      ctx, req, [](DaemonConnection& d, grpc::ClientContext* c, const auto& q, auto* p) {
-        return d.reports().Trends(c, q, p);
-      });
+  auto r = call<v1::TrendsResponse>(ctx, methods::k_trends, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }

@@ -1,5 +1,6 @@
 // `status` and `stop`.
 #include "client/client_context.hpp"
+#include "shared/local_methods.hpp"
 #include "shared/render/sessions_text.hpp"
 
 #include <iostream>
@@ -17,16 +18,15 @@ void add_status_command(CLI::App& app, ClientContext& ctx) {
     if (!d) {
       return ctx.fail(d.error());
     }
-    v1::StatusResponse resp;
-    auto cctx = DaemonConnection::context(std::chrono::seconds(10));
-    auto st = (*d)->admin().Status(cctx.get(), v1::StatusRequest(), &resp);
-    if (!st.ok()) {
-      return ctx.fail(from_status(st));
+    auto resp = (*d)->call<v1::StatusResponse>(methods::k_status, v1::StatusRequest(),
+                                               std::chrono::seconds(10));
+    if (!resp) {
+      return ctx.fail(resp.error());
     }
     if (*format == "json") {
-      ctx.print_json(resp);
+      ctx.print_json(*resp);
     } else {
-      std::cout << render::render_status(resp);
+      std::cout << render::render_status(*resp);
     }
   });
 }
@@ -40,11 +40,10 @@ void add_stop_command(CLI::App& app, ClientContext& ctx) {
       std::cerr << "cargo-analysisd is not running\n";
       return;
     }
-    v1::ShutdownResponse resp;
-    auto cctx = DaemonConnection::context(std::chrono::seconds(10));
-    auto st = (*d)->admin().Shutdown(cctx.get(), v1::ShutdownRequest(), &resp);
-    if (!st.ok()) {
-      return ctx.fail(from_status(st));
+    auto resp = (*d)->call<v1::ShutdownResponse>(methods::k_shutdown, v1::ShutdownRequest(),
+                                                 std::chrono::seconds(10));
+    if (!resp) {
+      return ctx.fail(resp.error());
     }
     std::cerr << "cargo-analysisd stopped\n";
   });

@@ -1,5 +1,6 @@
 #include "daemon/server/grpc_server.hpp"
 
+#include "shared/local_methods.hpp"
 #include "shared/paths.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -66,10 +67,50 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
     return unexpected(ErrorCode::io, "cannot serve gRPC on " + grpc_address(runtime_dir));
   }
   ::chmod(socket.c_str(), 0600);
+  auto local = LocalServer::start(client_socket_path(runtime_dir), self->local_calls(),
+                                  self->m_deps.activity);
+  if (!local) {
+    self->m_server->Shutdown();
+    return unexpected(local.error());
+  }
+  self->m_local = std::move(*local);
   return self;
 }
 
+LocalCallTable GrpcServer::local_calls() {
+  namespace v1 = cargo_analysis::v1;
+  LocalCallTable t;
+  auto& q = m_deps.query;
+  t.add<v1::ListSessionsRequest, v1::ListSessionsResponse>(
+      methods::k_list_sessions, [&q](const auto& r) { return q.list_sessions(r); });
+  t.add<v1::GetSessionRequest, v1::Session>(methods::k_get_session,
+                                            [&q](const auto& r) { return q.get_session(r); });
+  t.add<v1::GetRebuildsRequest, v1::GetRebuildsResponse>(
+      methods::k_get_rebuilds, [&q](const auto& r) { return q.get_rebuilds(r); });
+  t.add<v1::GetTimingsRequest, v1::GetTimingsResponse>(
+      methods::k_get_timings, [&q](const auto& r) { return q.get_timings(r); });
+  t.add<v1::GetCriticalPathRequest, v1::GetCriticalPathResponse>(
+      methods::k_get_critical_path, [&q](const auto& r) { return q.get_critical_path(r); });
+  t.add<v1::DiffRequest, v1::DiffResponse>(methods::k_diff,
+                                           [&q](const auto& r) { return q.diff(r); });
+  t.add<v1::TrendsRequest, v1::TrendsResponse>(methods::k_trends,
+                                               [&q](const auto& r) { return q.trends(r); });
+  t.add<v1::StatusRequest, v1::StatusResponse>(methods::k_status,
+                                               [this](const auto&) { return m_admin.status(); });
+  t.add<v1::ShutdownRequest, v1::ShutdownResponse>(
+      methods::k_shutdown, [this](const auto&) -> Result<v1::ShutdownResponse> {
+        m_admin.shutdown("the client socket");
+        return v1::ShutdownResponse();
+      });
+  t.add<v1::ProcessAnnouncement, v1::AnnounceResponse>(
+      methods::k_announce, [this](const auto& r) { return m_ingest.announce(r); });
+  return t;
+}
+
 void GrpcServer::shutdown(std::chrono::milliseconds grace) {
+  if (m_local) {
+    m_local->stop();
+  }
   if (m_server) {
     m_deps.live.close_subscribers(); // Watch streams never end by themselves
     m_server->Shutdown(std::chrono::system_clock::now() + grace);

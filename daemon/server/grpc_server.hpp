@@ -1,5 +1,7 @@
-// The gRPC server on `unix:<runtime-dir>/grpc.sock`: every service, reflection, and shutdown.
-// main() builds one after the store and the sources, and shuts it down before draining them.
+// The API's server: every service on gRPC at `unix:<runtime-dir>/grpc.sock` (with reflection),
+// and the unary methods again on the client's local call socket `<runtime-dir>/client.sock`
+// (daemon/server/local_server.hpp). main() builds one after the store and the sources, and
+// shuts it down before draining them.
 #pragma once
 
 #include "daemon/correlate/correlator.hpp"
@@ -9,6 +11,7 @@
 #include "daemon/server/grpc_services.hpp"
 #include "daemon/server/live_hub.hpp"
 #include "daemon/server/live_service.hpp"
+#include "daemon/server/local_server.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
@@ -36,8 +39,8 @@ struct ServerDeps {
 
 class GrpcServer {
 public:
-  // Binds `runtime_dir`/grpc.sock (replacing a stale one, mode 0600) and starts serving.
-  // Returns an io error naming the address if it cannot bind.
+  // Binds `runtime_dir`/grpc.sock and `runtime_dir`/client.sock (replacing stale ones, mode
+  // 0600) and starts serving. Returns an io error naming the address if it cannot bind.
   static Result<std::unique_ptr<GrpcServer>> start(const std::filesystem::path& runtime_dir,
                                                    ServerDeps deps);
 
@@ -47,6 +50,7 @@ public:
 
 private:
   explicit GrpcServer(ServerDeps deps);
+  LocalCallTable local_calls();
 
   ServerDeps m_deps;
   ReportsService m_reports;
@@ -54,6 +58,7 @@ private:
   IngestService m_ingest;
   LiveService m_live;
   std::unique_ptr<grpc::Server> m_server;
+  std::unique_ptr<LocalServer> m_local;
 };
 
 } // namespace ca::server

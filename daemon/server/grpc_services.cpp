@@ -154,44 +154,45 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
   return {};
 }
 
+Result<v1::StatusResponse> AdminService::status() {
+  v1::StatusResponse r;
+  CA_TRY(fill_status(r));
+  return r;
+}
+
+void AdminService::shutdown(const char* via) {
+  spdlog::info("shutdown requested over {}", via);
+  // Only signals: the main thread performs the shutdown (never Shutdown() from a gRPC thread).
+  m_request_shutdown();
+}
+
 grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
                                                const v1::StatusRequest* /*req*/,
                                                v1::StatusResponse* resp) {
-  return answer(ctx, resp, "Status", [&]() -> Result<v1::StatusResponse> {
-    v1::StatusResponse r;
-    CA_TRY(fill_status(r));
-    return r;
-  });
+  return answer(ctx, resp, "Status", [&] { return status(); });
 }
 
 grpc::ServerUnaryReactor* AdminService::Shutdown(grpc::CallbackServerContext* ctx,
                                                  const v1::ShutdownRequest* /*req*/,
                                                  v1::ShutdownResponse* /*resp*/) {
-  spdlog::info("shutdown requested over gRPC");
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
-  // Only signals: the main thread performs the shutdown (never Shutdown() from a gRPC thread).
-  m_request_shutdown();
+  shutdown("gRPC");
   return reactor;
 }
 
-grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* ctx,
-                                                  const v1::ProcessAnnouncement* req,
-                                                  v1::AnnounceResponse* /*resp*/) {
-  auto* reactor = ctx->DefaultReactor();
-  if (req->pid() == 0 || req->session_id().empty()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "an announcement needs a pid and a session_id"));
-    return reactor;
+Result<v1::AnnounceResponse> IngestService::announce(const v1::ProcessAnnouncement& req) {
+  if (req.pid() == 0 || req.session_id().empty()) {
+    return unexpected(ErrorCode::invalid_argument, "an announcement needs a pid and a session_id");
   }
-  auto pid = static_cast<pid_t>(req->pid());
-  if (!req->finished()) {
-    spdlog::debug("announce: pid {} started for session {}", pid, req->session_id());
-    m_correlator.on_exec_started(pid, req->session_id());
-  } else if (req->has_exit_code()) {
-    spdlog::debug("announce: pid {} of session {} exited with {}", pid, req->session_id(),
-                  req->exit_code());
-    auto facts = m_correlator.on_exec_finished(pid, req->exit_code());
+  auto pid = static_cast<pid_t>(req.pid());
+  if (!req.finished()) {
+    spdlog::debug("announce: pid {} started for session {}", pid, req.session_id());
+    m_correlator.on_exec_started(pid, req.session_id());
+  } else if (req.has_exit_code()) {
+    spdlog::debug("announce: pid {} of session {} exited with {}", pid, req.session_id(),
+                  req.exit_code());
+    auto facts = m_correlator.on_exec_finished(pid, req.exit_code());
     if (!facts.empty()) {
       store::Batch batch;
       batch.source = "announce";
@@ -199,8 +200,13 @@ grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* c
       m_writer.submit(std::move(batch));
     }
   }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return v1::AnnounceResponse();
+}
+
+grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* ctx,
+                                                  const v1::ProcessAnnouncement* req,
+                                                  v1::AnnounceResponse* resp) {
+  return answer(ctx, resp, "Announce", [&] { return announce(*req); });
 }
 
 grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishResponse>*

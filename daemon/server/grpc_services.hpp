@@ -81,6 +81,11 @@ public:
                                      const cargo_analysis::v1::ShutdownRequest* req,
                                      cargo_analysis::v1::ShutdownResponse* resp) override;
 
+  // What the RPCs answer, for the local call socket too.
+  Result<cargo_analysis::v1::StatusResponse> status();
+  // Asks main to shut the daemon down; returns at once.
+  void shutdown(const char* via);
+
 private:
   Result<void> fill_status(cargo_analysis::v1::StatusResponse& resp);
 
@@ -105,6 +110,10 @@ public:
                                      cargo_analysis::v1::AnnounceResponse* resp) override;
   grpc::ServerBidiReactor<cargo_analysis::v1::PublishRequest, cargo_analysis::v1::PublishResponse>*
   Publish(grpc::CallbackServerContext* ctx) override;
+
+  // What Announce answers, for the local call socket too.
+  Result<cargo_analysis::v1::AnnounceResponse>
+  announce(const cargo_analysis::v1::ProcessAnnouncement& req);
 
 private:
   correlate::Correlator& m_correlator;

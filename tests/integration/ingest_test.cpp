@@ -257,7 +257,7 @@ TEST(Client, WithoutDaemonAndNoSpawnSaysHowToStartIt) {
   auto r = run_client(dir / "run", {"--no-spawn", "report", "sessions", "--all"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cargo-analysis-client: error: cannot connect to " + (dir / "run").string() +
-                       "/grpc.sock"),
+                       "/client.sock"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("start it with"), std::string::npos) << r.err;

@@ -1,0 +1,168 @@
+#include "daemon/server/local_server.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+namespace ca::server {
+
+namespace asio = boost::asio;
+namespace v1 = cargo_analysis::v1;
+using local_socket = asio::local::stream_protocol::socket;
+
+v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
+  v1::LocalReply reply;
+  auto it = m_handlers.find(call.method());
+  if (it == m_handlers.end()) {
+    reply.set_code(static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+    reply.set_message("unknown method `" + call.method() + "` on the local call socket");
+    return reply;
+  }
+  grpc::Status status;
+  try {
+    status = it->second(call.request(), *reply.mutable_response());
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", call.method(), e.what());
+    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+  }
+  if (!status.ok()) {
+    reply.clear_response();
+    reply.set_code(static_cast<int>(status.error_code()));
+    reply.set_message(status.error_message());
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
+        status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
+      spdlog::error("{}: {}", call.method(), status.error_message());
+    }
+  }
+  return reply;
+}
+
+LocalServer::LocalServer(std::filesystem::path socket_path,
+                         LocalCallTable table,
+                         ingest::ActivityMonitor& activity)
+    : m_path(std::move(socket_path)), m_table(std::move(table)), m_activity(activity),
+      m_acceptor(m_io) {}
+
+Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::path& socket_path,
+                                                        LocalCallTable table,
+                                                        ingest::ActivityMonitor& activity,
+                                                        unsigned threads) {
+  std::unique_ptr<LocalServer> self(new LocalServer(socket_path, std::move(table), activity));
+  ::unlink(socket_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
+  boost::system::error_code ec;
+  asio::local::stream_protocol::endpoint ep(socket_path.string());
+  self->m_acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    self->m_acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    ::chmod(socket_path.c_str(), 0600);
+    self->m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return unexpected(ErrorCode::io,
+                      "cannot listen on " + socket_path.string() + ": " + ec.message());
+  }
+  asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+    self->m_threads.emplace_back([s = self.get()] { s->m_io.run(); });
+  }
+  return self;
+}
+
+LocalServer::~LocalServer() {
+  stop();
+}
+
+void LocalServer::stop() {
+  if (m_stopped) {
+    return;
+  }
+  m_stopped = true;
+  asio::post(m_io, [this] {
+    boost::system::error_code ec;
+    m_acceptor.close(ec);
+  });
+  m_io.stop();
+  for (auto& t : m_threads) {
+    t.join();
+  }
+  ::unlink(m_path.c_str());
+}
+
+asio::awaitable<void> LocalServer::accept_loop() {
+  for (;;) {
+    boost::system::error_code ec;
+    auto socket = co_await m_acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) {
+        co_return;
+      }
+      spdlog::warn("client socket: accept failed: {}", ec.message());
+      continue;
+    }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.uid != ::getuid()) {
+      spdlog::warn("client socket: refused a connection from uid {} (pid {})", cred.uid, cred.pid);
+      continue;
+    }
+    asio::co_spawn(m_io, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> LocalServer::serve(local_socket socket) {
+  auto busy = m_activity.busy();
+  std::string body;
+  for (;;) {
+    boost::system::error_code ec;
+    std::array<unsigned char, 4> header{};
+    co_await asio::async_read(socket, asio::buffer(header),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return; // the client is done (EOF) or gone
+    }
+    uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
+                    uint32_t{header[3]} << 24;
+    if (size > k_max_frame) {
+      spdlog::warn("client socket: a frame of {} bytes (limit {}); connection closed", size,
+                   k_max_frame);
+      co_return;
+    }
+    body.resize(size);
+    co_await asio::async_read(socket, asio::buffer(body),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+    v1::LocalCall call;
+    if (!call.ParseFromString(body)) {
+      spdlog::warn("client socket: a frame that is not a LocalCall; connection closed");
+      co_return;
+    }
+    std::string out = m_table.call(call).SerializeAsString();
+    auto n = static_cast<uint32_t>(out.size());
+    std::array<unsigned char, 4> out_header{
+        static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8),
+        static_cast<unsigned char>(n >> 16), static_cast<unsigned char>(n >> 24)};
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_header), asio::buffer(out)};
+    co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+  }
+}
+
+} // namespace ca::server

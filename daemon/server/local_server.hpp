@@ -1,0 +1,105 @@
+// The client's local call socket, `<runtime-dir>/client.sock`: the API's unary methods over a
+// plain length-framed Unix socket (proto/cargo_analysis/v1/local.proto).
+//
+// The problem. `cargo-analysis-client report rebuilds` is one short process per command. A gRPC
+// channel costs it milliseconds before the first byte is sent (gRPC's threads, the resolver, the
+// HTTP/2 handshake), several times what the daemon needs to answer. The client only makes unary
+// calls for reports, status and announcements.
+//
+// The design. A LocalCallTable maps each unary method's gRPC full name to the same code the
+// gRPC service runs (the query engine, AdminService, IngestService), with the same request and
+// response messages and the same status codes; the LocalServer serves it on its own small
+// io_context (two threads, so a slow trends query never holds up a status call). A connection
+// sends LocalCall frames and gets one LocalReply for each; a frame that cannot be read ends
+// the connection, never the daemon. Streams (Watch, Publish) stay on gRPC.
+#pragma once
+
+#include "cargo_analysis/v1/local.pb.h"
+#include "daemon/ingest/activity.hpp"
+#include "shared/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <grpcpp/support/status.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility> // boost 1.74 asio/awaitable.hpp uses std::exchange without it
+#include <vector>
+
+namespace ca::server {
+
+grpc::Status to_status(const Error& error);
+
+class LocalCallTable {
+public:
+  // Runs one call: parses the request, fills the serialized response, returns the status.
+  using Handler = std::function<grpc::Status(const std::string& request, std::string& response)>;
+
+  // Registers `method` (a gRPC full name) as `fn`, which answers a parsed request.
+  template <class Request, class Response, class Fn> void add(std::string method, Fn fn) {
+    m_handlers[std::move(method)] = [fn = std::move(fn)](const std::string& in,
+                                                         std::string& out) -> grpc::Status {
+      Request req;
+      if (!req.ParseFromString(in)) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the request message"};
+      }
+      Result<Response> r = fn(req);
+      if (!r) {
+        return to_status(r.error());
+      }
+      r->SerializeToString(&out);
+      return grpc::Status::OK;
+    };
+  }
+
+  // The reply to `call`: UNIMPLEMENTED for an unknown method, INTERNAL if the handler throws.
+  cargo_analysis::v1::LocalReply call(const cargo_analysis::v1::LocalCall& call) const;
+
+  size_t size() const { return m_handlers.size(); }
+
+private:
+  std::unordered_map<std::string, Handler> m_handlers;
+};
+
+class LocalServer {
+public:
+  // Frames larger than this end the connection (requests are small; this only bounds memory).
+  static constexpr uint32_t k_max_frame = 16 * 1024 * 1024;
+
+  // Binds `socket_path` (replacing a stale one, mode 0600) and serves `table` on `threads`
+  // threads. Returns an io error naming the path if it cannot bind.
+  static Result<std::unique_ptr<LocalServer>> start(const std::filesystem::path& socket_path,
+                                                    LocalCallTable table,
+                                                    ingest::ActivityMonitor& activity,
+                                                    unsigned threads = 2);
+  ~LocalServer(); // stop()s
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+
+  // Stops accepting, drops open connections (a call in progress finishes first) and joins.
+  // Removes the socket file. Idempotent.
+  void stop();
+
+private:
+  LocalServer(std::filesystem::path socket_path,
+              LocalCallTable table,
+              ingest::ActivityMonitor& activity);
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::local::stream_protocol::socket socket);
+
+  std::filesystem::path m_path;
+  LocalCallTable m_table;
+  ingest::ActivityMonitor& m_activity;
+  boost::asio::io_context m_io;
+  boost::asio::local::stream_protocol::acceptor m_acceptor;
+  std::vector<std::thread> m_threads;
+  bool m_stopped = false;
+};
+
+} // namespace ca::server
