@@ -14,12 +14,14 @@
 // id="timings-data">`) for tools that read the page.
 #include "shared/render/timings_report.hpp"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 namespace ca::render {
@@ -32,12 +34,29 @@ double round_cs(double x) {
   return std::round(x * 100.0) / 100.0;
 }
 
-// printf-style formatting of one number. Both glibc and Rust print the exact binary value
-// correctly rounded, so `%.1f` here gives what cargo's `{:.1}` gives.
-std::string number(const char* format, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
+// One number in a printf-like `%[width].<precision>f[suffix]` format, e.g. "%.1fs". fmt, glibc
+// and Rust all print the exact binary value correctly rounded, so `%.1f` here gives what
+// cargo's `{:.1}` gives; fmt does it several times faster than snprintf, and a report of a few
+// hundred units formats thousands of numbers.
+std::string number(std::string_view format, double value) {
+  size_t i = format.find('%') + 1;
+  int width = 0;
+  int precision = 0;
+  while (i < format.size() && format[i] >= '0' && format[i] <= '9') {
+    width = width * 10 + (format[i++] - '0');
+  }
+  if (i < format.size() && format[i] == '.') {
+    ++i;
+    while (i < format.size() && format[i] >= '0' && format[i] <= '9') {
+      precision = precision * 10 + (format[i++] - '0');
+    }
+  }
+  ++i; // the 'f'
+  std::string out = fmt::format("{:{}.{}f}", value, width, precision);
+  if (i < format.size()) {
+    out.append(format.substr(i));
+  }
+  return out;
 }
 
 std::string escape_html(std::string_view text) {
