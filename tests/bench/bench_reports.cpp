@@ -13,6 +13,10 @@
 // filters have something to filter. The same files are both ingested by the daemon and put in a
 // private $CARGO_HOME/log for cargo and the script.
 //
+// Rows marked "cold" ask for a different replay of C on every run (one the daemon has never
+// answered for, so no cached result helps); the others repeat one id, as an IDE refreshing a view
+// or a user re-running a report does.
+//
 // Usage: bench_reports [sizes=100,1000,10000] [repetitions=11] [scan_repetitions=3]
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -25,9 +29,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -163,16 +169,23 @@ double median(std::vector<double> v) {
 struct Tool {
   std::vector<std::string> argv;
   Env env;
+  // Cold rows: run i (0 = the checked first run) uses argv_for(i), a run id never asked for
+  // before, so nothing the daemon computed for an earlier run helps.
+  std::function<std::vector<std::string>(size_t)> argv_for = {};
+  size_t max_runs = SIZE_MAX; // cold rows: how many distinct ids there are
+
+  std::vector<std::string> args(size_t i) const { return argv_for ? argv_for(i) : argv; }
 };
 
 // Median of `n` runs (after one warm-up run, whose output is checked), or -1 if a run failed.
 double measure(const Tool& tool, const fs::path& cwd, size_t n) {
+  n = std::min(n, tool.max_runs - 1);
   ca::test::CommandOptions opts;
   opts.cwd = cwd;
   for (const auto& v : tool.env.vars) {
     opts.env[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
   }
-  auto check = ca::test::run_command(tool.argv, opts);
+  auto check = ca::test::run_command(tool.args(0), opts);
   if (check.exit_code != 0) {
     std::fprintf(stderr, "bench_reports: `%s` failed (%d): %s\n", tool.argv[0].c_str(),
                  check.exit_code, check.err.substr(0, 400).c_str());
@@ -180,7 +193,7 @@ double measure(const Tool& tool, const fs::path& cwd, size_t n) {
   }
   std::vector<double> times;
   for (size_t i = 0; i < n; ++i) {
-    double ms = timed_run(tool.argv, tool.env, cwd);
+    double ms = timed_run(tool.args(i + 1), tool.env, cwd);
     if (ms < 0) {
       return -1;
     }
@@ -269,6 +282,20 @@ int main(int argc, char** argv) {
     std::string a4 = newest_of(logs, size, 3); // step 4: wscore changed (3 rebuilt)
     std::string c = newest_of(logs, size, 10); // corpus C: 242 units
     std::string html = (dir / "ours.html").string();
+    // Cold: the replays of C before the newest, newest first (the newest one is the warm rows').
+    size_t c_replays = (size + logs.size() - 1 - 10) / logs.size();
+    auto c_cold = [&](size_t j) { return replay_id(logs, (c_replays - 2 - j) * logs.size() + 10); };
+    auto cold = [&](Tool t, std::vector<std::string> head, std::vector<std::string> tail) {
+      t.max_runs = c_replays - 1;
+      t.argv_for = [=, base = t.argv](size_t i) {
+        auto a = base;
+        a.insert(a.end(), head.begin(), head.end());
+        a.push_back(c_cold(i));
+        a.insert(a.end(), tail.begin(), tail.end());
+        return a;
+      };
+      return t;
+    };
 
     struct Row {
       std::string name;
@@ -283,6 +310,11 @@ int main(int argc, char** argv) {
          cargo_tool({"rebuilds", "--id", a4}), "cargo report rebuilds", reps},
         {"rebuilds --id <C>", client_tool({"report", "rebuilds", "--id", c}),
          cargo_tool({"rebuilds", "--id", c}), "cargo report rebuilds", reps},
+        {"rebuilds --id <C> (cold)", cold(client_tool({"report", "rebuilds"}), {"--id"}, {}),
+         cold(cargo_tool({"rebuilds"}), {"--id"}, {}), "cargo report rebuilds", reps},
+        {"timings --id <C> (html, cold)",
+         cold(client_tool({"report", "timings"}), {"--id"}, {"--format", "html", "-o", html}),
+         cold(cargo_tool({"timings"}), {"--id"}, {}), "cargo report timings", reps},
         {"timings --id <C> (html)",
          client_tool({"report", "timings", "--id", c, "--format", "html", "-o", html}),
          cargo_tool({"timings", "--id", c}), "cargo report timings", reps},
