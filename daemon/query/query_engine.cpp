@@ -6,6 +6,8 @@
 #include "daemon/query/trends.hpp"
 #include "shared/run_id.hpp"
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -21,6 +23,43 @@ constexpr uint32_t k_default_trends_limit = 10;
 
 std::string workspace_context(const std::string& dir) {
   return dir.empty() ? std::string() : " for workspace at `" + dir + "`";
+}
+
+// A run as its analysis sees it, and the cache version of that: the whole summary, since the
+// analysis copies it into its result (and reads `workspace_root`), and its `events` count and
+// `state` change with every stored line and when the run ends. Depth is left out: it is where
+// a request found the run (alone or in its session's tree), not the run's data.
+struct RunVersion {
+  v1::RunSummary run;
+  std::string version;
+};
+
+RunVersion run_version(const v1::RunSummary& run) {
+  RunVersion out{run, {}};
+  out.run.clear_depth();
+  out.version = out.run.SerializeAsString();
+  return out;
+}
+
+// Arena blocks for a run's events and for its results: a few large ones rather than many small
+// (a clean build of a few hundred units decodes into about a MiB, and its rebuilds report lists
+// thousands of units), kept under malloc's mmap threshold.
+google::protobuf::ArenaOptions arena_options() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 16 * 1024;
+  options.max_block_size = 64 * 1024;
+  return options;
+}
+
+// A message on an arena of its own, which lives as long as the message is shared: building and
+// freeing a report of thousands of strings then costs a few block allocations.
+template <class T> std::shared_ptr<T> make_arena_message() {
+  struct Holder {
+    google::protobuf::Arena arena{arena_options()};
+    T* message = google::protobuf::Arena::CreateMessage<T>(&arena);
+  };
+  auto holder = std::make_shared<Holder>();
+  return std::shared_ptr<T>(holder, holder->message);
 }
 
 } // namespace
@@ -168,13 +207,49 @@ Result<std::vector<v1::RunSummary>> QueryEngine::resolve_runs(store::RunReader& 
   return runs;
 }
 
+Result<std::shared_ptr<const v1::RunRebuilds>>
+QueryEngine::run_rebuilds(store::RunReader& reader, const v1::RunSummary& run) {
+  RunVersion v = run_version(run);
+  if (auto cached = m_cache.rebuilds(run.run_id(), v.version)) {
+    return cached;
+  }
+  google::protobuf::Arena arena(arena_options());
+  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, k_rebuilds_reasons));
+  auto result = make_arena_message<v1::RunRebuilds>();
+  compute_rebuilds(events.events, v.run, *result);
+  // Cached only when the lines read are those the summary counts: a batch committed between
+  // reading the summary and reading the events would make this result one of a newer state.
+  if (events.stored == run.events()) {
+    m_cache.put(run.run_id(), v.version, result);
+  }
+  return std::shared_ptr<const v1::RunRebuilds>(std::move(result));
+}
+
+Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::RunReader& reader,
+                                                                       const v1::RunSummary& run) {
+  RunVersion v = run_version(run);
+  if (auto cached = m_cache.timings(run.run_id(), v.version)) {
+    return cached;
+  }
+  google::protobuf::Arena arena(arena_options());
+  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, k_timings_reasons));
+  auto result = make_arena_message<v1::RunTimings>();
+  compute_timings(events.events, v.run, *result);
+  if (events.stored == run.events()) {
+    m_cache.put(run.run_id(), v.version, result);
+  }
+  return std::shared_ptr<const v1::RunTimings>(std::move(result));
+}
+
 Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
   v1::GetRebuildsResponse resp;
   for (const auto& run : runs) {
-    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
-    *resp.add_runs() = compute_rebuilds(events, run);
+    CA_TRY_ASSIGN(auto result, run_rebuilds(*reader, run));
+    v1::RunRebuilds* out = resp.add_runs();
+    *out = *result;
+    out->mutable_run()->set_depth(run.depth());
   }
   return resp;
 }
@@ -184,8 +259,10 @@ Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequ
   CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
   v1::GetTimingsResponse resp;
   for (const auto& run : runs) {
-    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
-    *resp.add_runs() = compute_timings(events, run);
+    CA_TRY_ASSIGN(auto result, run_timings(*reader, run));
+    v1::RunTimings* out = resp.add_runs();
+    *out = *result;
+    out->mutable_run()->set_depth(run.depth());
   }
   return resp;
 }
@@ -196,8 +273,10 @@ QueryEngine::get_critical_path(const v1::GetCriticalPathRequest& req) {
   CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
   v1::GetCriticalPathResponse resp;
   for (const auto& run : runs) {
-    CA_TRY_ASSIGN(auto events, reader->events(run.run_id()));
-    *resp.add_runs() = critical_path_report(compute_timings(events, run));
+    CA_TRY_ASSIGN(auto timings, run_timings(*reader, run));
+    v1::RunCriticalPath* out = resp.add_runs();
+    *out = critical_path_report(*timings);
+    out->mutable_run()->set_depth(run.depth());
   }
   return resp;
 }

@@ -3,14 +3,27 @@
 #pragma once
 
 #include "cargo_analysis/v1/reports.pb.h"
+#include "daemon/query/run_result_cache.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "shared/error.hpp"
 
+#include <cstddef>
+#include <memory>
+
 namespace ca::query {
+
+// How many runs' rebuilds and timings a QueryEngine keeps computed. Reports are asked about the
+// last few builds, over and over (an IDE refreshing, `report` after each build, a diff then a
+// report of both sides); 64 covers several sessions of nested runs. An entry costs about what
+// the report's message does: some hundred KiB for a clean build of a few hundred units (corpus
+// C), a few MiB for thousands of units.
+inline constexpr std::size_t k_result_cache_runs = 64;
 
 class QueryEngine {
 public:
-  explicit QueryEngine(store::ReaderPool& readers) : m_readers(readers) {}
+  // `cache_runs`: see k_result_cache_runs; 0 computes every report from the events each time.
+  explicit QueryEngine(store::ReaderPool& readers, std::size_t cache_runs = k_result_cache_runs)
+      : m_readers(readers), m_cache(cache_runs) {}
 
   // Sessions newest first, each as its tree of runs. not_found (cargo's wording: "no sessions
   // found for workspace at `<dir>`") when the filter matches nothing.
@@ -39,6 +52,9 @@ public:
   // not_found ("no sessions found for workspace at `<dir>`") when the scope holds no run.
   Result<cargo_analysis::v1::TrendsResponse> trends(const cargo_analysis::v1::TrendsRequest& req);
 
+  // Lookups in the per-run result cache of rebuilds and timings, and the runs it holds.
+  RunResultCache::Stats cache_stats() const { return m_cache.stats(); }
+
 private:
   // The runs an `id` names (a run id: that run; a session id: every run of the session), or the
   // newest run of the workspace (`workspace`, else the one containing `cwd`) when `id` is empty.
@@ -49,7 +65,15 @@ private:
   Result<cargo_analysis::v1::Session> load_session(store::RunReader& reader,
                                                    const std::string& session_id);
 
+  // One run's analysis, from the cache when the run's stored data has not changed since it
+  // was computed, else from its events. The summary in the result has depth 0.
+  Result<std::shared_ptr<const cargo_analysis::v1::RunRebuilds>>
+  run_rebuilds(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
+  Result<std::shared_ptr<const cargo_analysis::v1::RunTimings>>
+  run_timings(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
+
   store::ReaderPool& m_readers;
+  RunResultCache m_cache;
 };
 
 // Orders a session's runs as a tree (pre-order; siblings by start time) and sets each depth.

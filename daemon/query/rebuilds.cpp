@@ -328,6 +328,15 @@ std::string format_dirty_reason(const v1::DirtyReason& reason,
 }
 
 v1::RunRebuilds compute_rebuilds(std::span<const v1::Event> events, const v1::RunSummary& run) {
+  v1::RunRebuilds out;
+  compute_rebuilds(event_pointers(events), run, out);
+  return out;
+}
+
+void compute_rebuilds(std::span<const v1::Event* const> events,
+                      const v1::RunSummary& run,
+                      v1::RunRebuilds& out) {
+  out.Clear();
   UnitMap units;
   std::unordered_map<uint32_t, std::vector<uint32_t>> dependencies;
   // Ordered by index so that everything derived from it is deterministic.
@@ -336,7 +345,8 @@ v1::RunRebuilds compute_rebuilds(std::span<const v1::Event> events, const v1::Ru
   uint32_t total_rebuilt = 0;
   uint32_t total_new = 0;
 
-  for (const v1::Event& event : events) {
+  for (const v1::Event* e : events) {
+    const v1::Event& event = *e;
     if (event.has_unit_registered()) {
       const v1::UnitRegistered& unit = event.unit_registered();
       units[unit.index()] = unit;
@@ -409,11 +419,20 @@ v1::RunRebuilds compute_rebuilds(std::span<const v1::Event> events, const v1::Ru
     return a.index < b.index;
   });
 
-  v1::RunRebuilds out;
   *out.mutable_run() = run;
   out.set_units_rebuilt(total_rebuilt);
   out.set_units_cached(total_cached);
   out.set_units_new(total_new);
+  // A unit is described once and copied wherever it is listed: in a clean build every root
+  // lists most of its dependents, so the same units appear thousands of times.
+  std::unordered_map<uint32_t, v1::UnitRef> refs;
+  auto ref_of = [&](const v1::UnitRegistered& unit) -> const v1::UnitRef& {
+    auto [it, added] = refs.try_emplace(unit.index());
+    if (added) {
+      fill_unit_ref(unit, it->second);
+    }
+    return it->second;
+  };
   uint32_t cascading = 0;
   for (const Root& root : roots) {
     auto unit = units.find(root.index);
@@ -421,21 +440,21 @@ v1::RunRebuilds compute_rebuilds(std::span<const v1::Event> events, const v1::Ru
       continue; // cargo 1.95 panics on this ("must have the unit"); we leave it out
     }
     v1::RootRebuild* entry = out.add_root_rebuilds();
-    *entry->mutable_unit() = make_unit_ref(unit->second);
-    *entry->mutable_reason() = *root.reason;
+    entry->mutable_unit()->CopyFrom(ref_of(unit->second));
+    entry->mutable_reason()->CopyFrom(*root.reason);
     entry->set_reason_text(format_dirty_reason(*root.reason, units, run.workspace_root()));
     if (auto named = reason_unit(*root.reason); named && units.count(*named) != 0) {
-      *entry->mutable_reason_unit() = make_unit_ref(units.at(*named));
+      entry->mutable_reason_unit()->CopyFrom(ref_of(units.at(*named)));
     }
+    entry->mutable_affected()->Reserve(static_cast<int>(root.affected.size()));
     for (uint32_t affected : root.affected) {
       if (auto it = units.find(affected); it != units.end()) {
-        *entry->add_affected() = make_unit_ref(it->second);
+        entry->add_affected()->CopyFrom(ref_of(it->second));
       }
     }
     cascading += static_cast<uint32_t>(root.affected.size());
   }
   out.set_cascading(cascading);
-  return out;
 }
 
 } // namespace ca::query

@@ -47,12 +47,21 @@ std::string unit_description(const v1::UnitRegistered& unit) {
          unit_target_description(unit.target(), unit.mode());
 }
 
-v1::UnitRef make_unit_ref(const v1::UnitRegistered& unit) {
+std::vector<const v1::Event*> event_pointers(std::span<const v1::Event> events) {
+  std::vector<const v1::Event*> out;
+  out.reserve(events.size());
+  for (const v1::Event& e : events) {
+    out.push_back(&e);
+  }
+  return out;
+}
+
+void fill_unit_ref(const v1::UnitRegistered& unit, v1::UnitRef& ref) {
   PackageName package = parse_package_id(unit.package_id());
-  v1::UnitRef ref;
+  ref.Clear();
   ref.set_index(unit.index());
   ref.set_package_id(unit.package_id());
-  *ref.mutable_target() = unit.target();
+  ref.mutable_target()->CopyFrom(unit.target());
   ref.set_mode(unit.mode());
   ref.set_target_description(unit_target_description(unit.target(), unit.mode()));
   ref.set_description(package.name + "@" + (package.version.empty() ? "<n/a>" : package.version) +
@@ -60,6 +69,11 @@ v1::UnitRef make_unit_ref(const v1::UnitRegistered& unit) {
   ref.set_name(std::move(package.name));
   ref.set_version(std::move(package.version));
   ref.mutable_features()->CopyFrom(unit.features());
+}
+
+v1::UnitRef make_unit_ref(const v1::UnitRegistered& unit) {
+  v1::UnitRef ref;
+  fill_unit_ref(unit, ref);
   return ref;
 }
 

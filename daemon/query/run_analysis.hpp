@@ -27,6 +27,11 @@ namespace ca::query {
 // panics there).
 cargo_analysis::v1::RunRebuilds compute_rebuilds(std::span<const cargo_analysis::v1::Event> events,
                                                  const cargo_analysis::v1::RunSummary& run);
+// The same over events held elsewhere (e.g. on an arena, see store::RunReader::events()), into
+// `out` (cleared first), which may be on an arena too.
+void compute_rebuilds(std::span<const cargo_analysis::v1::Event* const> events,
+                      const cargo_analysis::v1::RunSummary& run,
+                      cargo_analysis::v1::RunRebuilds& out);
 
 // Cargo's `report timings` analysis of one run (`cargo_report/timings.rs::prepare_context` and
 // `timings/report.rs::compute_concurrency`): unit start/duration/rmeta, sections, concurrency
@@ -35,6 +40,20 @@ cargo_analysis::v1::RunRebuilds compute_rebuilds(std::span<const cargo_analysis:
 // cargo 1.95 lists them; `UnitTiming.started` tells them apart. Never fails.
 cargo_analysis::v1::RunTimings compute_timings(std::span<const cargo_analysis::v1::Event> events,
                                                const cargo_analysis::v1::RunSummary& run);
+void compute_timings(std::span<const cargo_analysis::v1::Event* const> events,
+                     const cargo_analysis::v1::RunSummary& run,
+                     cargo_analysis::v1::RunTimings& out);
+
+// The reasons of the events each analysis reads; the others can be left undecoded, as they
+// change nothing in its result (tests/unit/query checks this on every corpus run).
+inline constexpr std::string_view k_rebuilds_reasons[] = {"unit-registered", "unit-fingerprint"};
+inline constexpr std::string_view k_timings_reasons[] = {
+    "build-started",       "unit-registered",      "unit-fingerprint",      "unit-started",
+    "unit-rmeta-finished", "unit-section-started", "unit-section-finished", "unit-finished"};
+
+// Pointers to `events`, for the overloads above.
+std::vector<const cargo_analysis::v1::Event*>
+event_pointers(std::span<const cargo_analysis::v1::Event> events);
 
 // Cargo's unit description (`wsapp@0.1.0 wsapp "bin"`, `wscore@0.1.0 build-script (run)`,
 // `serde@1.0.1`), from `rebuilds.rs::unit_description`: `name@version` (version `<n/a>` when the
@@ -50,6 +69,9 @@ std::string unit_target_description(const cargo_analysis::v1::Target& target,
 // The unit as reports show it: index, package id, parsed name and version, target, mode,
 // features, description and target description.
 cargo_analysis::v1::UnitRef make_unit_ref(const cargo_analysis::v1::UnitRegistered& unit);
+// The same into `ref` (cleared first), e.g. a field of a message on an arena.
+void fill_unit_ref(const cargo_analysis::v1::UnitRegistered& unit,
+                   cargo_analysis::v1::UnitRef& ref);
 
 // The units of one run by index, as registered.
 using UnitMap = std::unordered_map<uint32_t, cargo_analysis::v1::UnitRegistered>;

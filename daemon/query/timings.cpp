@@ -250,6 +250,14 @@ std::string root_unit_text(const v1::UnitRegistered& unit) {
 
 v1::RunTimings compute_timings(std::span<const v1::Event> events, const v1::RunSummary& run) {
   v1::RunTimings out;
+  compute_timings(event_pointers(events), run, out);
+  return out;
+}
+
+void compute_timings(std::span<const v1::Event* const> events,
+                     const v1::RunSummary& run,
+                     v1::RunTimings& out) {
+  out.Clear();
   *out.mutable_run() = run;
   out.set_build_start(build_start_text(run.run_id()));
 
@@ -265,7 +273,8 @@ v1::RunTimings compute_timings(std::span<const v1::Event> events, const v1::RunS
     return it == position.end() ? nullptr : &entries[it->second];
   };
 
-  for (const v1::Event& event : events) {
+  for (const v1::Event* e : events) {
+    const v1::Event& event = *e;
     switch (event.payload_case()) {
     case v1::Event::kBuildStarted: {
       const v1::BuildStarted& build = event.build_started();
@@ -394,7 +403,7 @@ v1::RunTimings compute_timings(std::span<const v1::Event> events, const v1::RunS
         aggregate_sections(entry->sections, entry->duration, entry->rmeta);
 
     v1::UnitTiming* timing = out.add_units();
-    *timing->mutable_unit() = make_unit_ref(entry->unit);
+    fill_unit_ref(entry->unit, *timing->mutable_unit());
     timing->set_start(entry->start);
     timing->set_duration(entry->duration);
     if (entry->rmeta) {
@@ -452,7 +461,6 @@ v1::RunTimings compute_timings(std::span<const v1::Event> events, const v1::RunS
     timing.set_critical(on_path.count(timing.unit().index()) != 0);
   }
   out.mutable_critical_path()->Add(critical.begin(), critical.end());
-  return out;
 }
 
 } // namespace ca::query

@@ -2,7 +2,10 @@
 
 #include "shared/run_id.hpp"
 
+#include <google/protobuf/arena.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace ca::store {
 
@@ -186,9 +189,35 @@ Result<std::vector<v1::Event>> RunReader::events(const std::string& run_id) {
     if (!row) {
       break;
     }
-    v1::Event e;
-    if (m_decoder.decode(s->column_text_view(0), e)) {
-      out.push_back(std::move(e));
+    if (!m_decoder.decode(s->column_text_view(0), out.emplace_back())) {
+      out.pop_back();
+    }
+  }
+  return out;
+}
+
+Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
+                                                 google::protobuf::Arena& arena,
+                                                 std::span<const std::string_view> reasons) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT e.reason, e.raw FROM events e "
+                                     "JOIN runs r ON r.id = e.run WHERE r.run_id = ?1 "
+                                     "ORDER BY e.seq"));
+  auto g = s->bind(run_id);
+  ArenaEvents out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    ++out.stored;
+    if (!reasons.empty() &&
+        std::find(reasons.begin(), reasons.end(), s->column_text_view(0)) == reasons.end()) {
+      continue;
+    }
+    auto* e = google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
+    if (m_decoder.decode(s->column_text_view(1), *e)) {
+      out.events.push_back(e);
     }
   }
   return out;

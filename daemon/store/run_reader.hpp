@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ca::store {
@@ -123,6 +125,20 @@ public:
 
   // The run's events, decoded from the stored lines, in arrival order.
   Result<std::vector<cargo_analysis::v1::Event>> events(const std::string& run_id);
+
+  // The same, for a report that reads them once: decoded onto `arena` (valid while it lives, so
+  // that decoding and freeing them cost a few block allocations instead of one per string),
+  // and only the events whose reason is in `reasons` (the other lines are not decoded at all);
+  // every event when `reasons` is empty. `stored` counts the run's stored lines, filtered or
+  // not, as read in the same statement, so a caller can tell whether they are the lines a
+  // RunSummary's `events` count describes.
+  struct ArenaEvents {
+    std::vector<const cargo_analysis::v1::Event*> events;
+    uint64_t stored = 0;
+  };
+  Result<ArenaEvents> events(const std::string& run_id,
+                             google::protobuf::Arena& arena,
+                             std::span<const std::string_view> reasons = {});
 
   Result<StoreCounts> counts();
 

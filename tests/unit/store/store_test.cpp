@@ -7,9 +7,11 @@
 #include "shared/codec/event_decoder.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <google/protobuf/arena.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string_view>
 
 namespace ca::store {
 namespace {
@@ -156,6 +158,56 @@ TEST(EventStore, ReopenedDatabaseKeepsEverything) {
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ((*stored)[i].raw(), events[i].raw());
   }
+}
+
+TEST(EventStore, ArenaReadDecodesOnlyTheReasonsAskedAndCountsEveryLine) {
+  test::TempDir dir;
+  auto events = load_events(k_touch_build);
+  {
+    auto db = open_migrated(dir / "db.sqlite3");
+    EventStore store(*db);
+    Batch b;
+    b.events = events;
+    ASSERT_TRUE(apply(*db, store, b));
+  }
+  auto reader = RunReader::open(dir / "db.sqlite3");
+  ASSERT_TRUE(reader);
+  const std::string run_id = "20261123T062733765Z-28b99174ef2c2ad6";
+  auto run = (*reader)->run(run_id);
+  ASSERT_TRUE(run) << run.error().message;
+
+  google::protobuf::Arena arena;
+  auto all = (*reader)->events(run_id, arena);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->stored, events.size());
+  EXPECT_EQ(all->stored, run->events());
+  ASSERT_EQ(all->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(all->events[i]->GetArena(), &arena);
+    EXPECT_EQ(all->events[i]->raw(), events[i].raw());
+    EXPECT_EQ(all->events[i]->SerializeAsString(), events[i].SerializeAsString());
+  }
+
+  constexpr std::string_view k_reasons[] = {"unit-fingerprint", "build-started"};
+  auto some = (*reader)->events(run_id, arena, k_reasons);
+  ASSERT_TRUE(some) << some.error().message;
+  EXPECT_EQ(some->stored, events.size());
+  std::vector<const v1::Event*> expected;
+  for (const v1::Event& e : events) {
+    if (e.reason() == "unit-fingerprint" || e.reason() == "build-started") {
+      expected.push_back(&e);
+    }
+  }
+  ASSERT_EQ(some->events.size(), expected.size());
+  ASSERT_GT(expected.size(), 1U);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(some->events[i]->raw(), expected[i]->raw());
+  }
+
+  auto none = (*reader)->events("20261123T000000000Z-0000000000000000", arena);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->stored, 0U);
+  EXPECT_TRUE(none->events.empty());
 }
 
 TEST(EventStore, FactsDecideTheEndState) {
