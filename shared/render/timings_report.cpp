@@ -14,8 +14,9 @@
 // id="timings-data">`) for tools that read the page.
 #include "shared/render/timings_report.hpp"
 
+#include "shared/proto_json.hpp"
+
 #include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cmath>
@@ -514,10 +515,9 @@ std::string render_timings_html(const v1::RunTimings& timings) {
   out += "<h2>Concurrency</h2>\n" + concurrency_svg(timings);
   out += unit_table(timings);
 
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  if (google::protobuf::util::MessageToJsonString(timings, &json, options).ok()) {
+  // MessageToJsonString's text (proto field names, compact) at a fraction of its cost.
+  if (auto json_text = to_json(timings, {}); json_text) {
+    const std::string& json = *json_text;
     // `</` would end the script element early; `<\/` is the same string to a JSON reader.
     std::string safe;
     safe.reserve(json.size());
