@@ -47,6 +47,7 @@ private:
 
 // Registration of each subcommand (client/commands/<name>.cpp).
 void add_exec_command(CLI::App& app, ClientContext& ctx);
+void add_gc_command(CLI::App& app, ClientContext& ctx);
 void add_ingest_command(CLI::App& app, ClientContext& ctx);
 void add_report_command(CLI::App& app, ClientContext& ctx);
 void add_status_command(CLI::App& app, ClientContext& ctx);

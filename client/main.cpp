@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", CA_VERSION);
 
   ca::client::add_exec_command(app, ctx);
+  ca::client::add_gc_command(app, ctx);
   ca::client::add_ingest_command(app, ctx);
   ca::client::add_report_command(app, ctx);
   ca::client::add_status_command(app, ctx);

@@ -12,6 +12,7 @@
 #include "daemon/query/query_engine.hpp"
 #include "daemon/server/grpc_server.hpp"
 #include "daemon/store/migrations.hpp"
+#include "daemon/store/retention.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/paths.hpp"
@@ -31,6 +32,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -48,7 +50,16 @@ struct Config {
   bool no_watch = false;
   double idle_timeout = 0;
   std::string log_level = "info";
+  // Retention (see daemon/store/retention.hpp); 0 turns a limit off.
+  uint32_t keep_days = static_cast<uint32_t>(ca::store::k_default_max_age.count() / 24);
+  uint64_t keep_sessions = ca::store::k_default_max_sessions;
+  uint64_t max_db_mb = ca::store::k_default_max_bytes >> 20;
 };
+
+// The first automatic garbage collection waits for start-up (back-fill, the first reports) to
+// settle; then it runs daily.
+constexpr auto k_gc_first_delay = std::chrono::minutes(1);
+constexpr auto k_gc_period = std::chrono::hours(24);
 
 [[noreturn]] void die(const std::string& what, const std::string& hint = {}) {
   std::fprintf(stderr, "%s: error: %s%s\n", k_program, what.c_str(),
@@ -157,6 +168,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--keep-days", cfg.keep_days,
+                 "delete sessions whose newest build started more than N days ago (default 90; "
+                 "0: keep all)");
+  app.add_option("--keep-sessions", cfg.keep_sessions,
+                 "keep at most the newest N sessions (default 100000; 0: no limit)");
+  app.add_option("--max-db-mb", cfg.max_db_mb,
+                 "delete the oldest sessions while the database holds more than N MiB "
+                 "(default 2048; 0: no limit)");
   app.set_version_flag("--version", CA_VERSION);
   try {
     app.parse(argc, argv);
@@ -193,6 +212,10 @@ int main(int argc, char** argv) {
     die(r.error().message);
   }
   ca::store::Writer writer(std::move(*db));
+  ca::store::RetentionPolicy retention;
+  retention.max_age = std::chrono::hours(24) * cfg.keep_days;
+  retention.max_sessions = cfg.keep_sessions;
+  retention.max_bytes = ca::store::mib_to_bytes(cfg.max_db_mb);
   ca::store::ReaderPool readers(db_path);
   ca::query::QueryEngine query(readers);
   // The live view (Live.Watch) learns of every commit; set before any source submits.
@@ -245,18 +268,18 @@ int main(int argc, char** argv) {
   // 6. Start gRPC on unix:<runtime>/grpc.sock.
   auto server = ca::server::GrpcServer::start(
       runtime,
-      ca::server::ServerDeps{query, readers, writer, stats, correlator,
-                             ca::server::DaemonInfo{db_path, runtime, cfg.watch_dirs,
-                                                    std::chrono::steady_clock::now(),
-                                                    [&] { return correlation_status(correlator); },
-                                                    [&]() -> std::pair<uint64_t, uint64_t> {
-                                                      if (!watcher) {
-                                                        return {0, 0};
-                                                      }
-                                                      auto p = watcher->progress();
-                                                      return {p.files_total, p.files_done};
-                                                    }},
-                             [&] { shutdown.request("Admin.Shutdown"); }, live, activity});
+      ca::server::ServerDeps{
+          query, readers, writer, stats, correlator,
+          ca::server::DaemonInfo{db_path, runtime, cfg.watch_dirs, std::chrono::steady_clock::now(),
+                                 [&] { return correlation_status(correlator); },
+                                 [&]() -> std::pair<uint64_t, uint64_t> {
+                                   if (!watcher) {
+                                     return {0, 0};
+                                   }
+                                   auto p = watcher->progress();
+                                   return {p.files_total, p.files_done};
+                                 }},
+          [&] { shutdown.request("Admin.Shutdown"); }, live, activity, retention});
   if (!server) {
     die(server.error().message);
   }
@@ -298,6 +321,33 @@ int main(int argc, char** argv) {
     };
     arm_idle_timer();
   }
+  // 7c. Retention: apply the policy a minute after start, then daily. The work runs on the
+  // writer thread (between transactions), never on this io_context; the outcome is logged there.
+  boost::asio::steady_timer gc_timer(io);
+  std::function<void(std::chrono::steady_clock::duration)> arm_gc_timer =
+      [&](std::chrono::steady_clock::duration delay) {
+        gc_timer.expires_after(delay);
+        gc_timer.async_wait([&](const boost::system::error_code& ec) {
+          if (ec) {
+            return;
+          }
+          // The future is dropped: a promise's future does not wait in its destructor.
+          (void)writer.run_exclusive<ca::store::GcOutcome>(
+              [retention](ca::store::Database& database) {
+                auto r = ca::store::collect_garbage(database, retention);
+                if (!r) {
+                  spdlog::error("gc: {}", r.error().message);
+                } else if (r->sessions_deleted > 0 || r->vacuumed) {
+                  spdlog::info("gc: {}", ca::store::describe(*r));
+                } else {
+                  spdlog::debug("gc: nothing to delete ({} sessions kept)", r->sessions_kept);
+                }
+                return r;
+              });
+          arm_gc_timer(k_gc_period);
+        });
+      };
+  arm_gc_timer(k_gc_first_delay);
   std::thread io_thread([&] { io.run(); });
   spdlog::info("cargo-analysisd {} ready: pid {}, runtime {}, database {}", CA_VERSION, ::getpid(),
                runtime.string(), db_path.string());

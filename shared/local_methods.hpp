@@ -13,6 +13,7 @@ inline constexpr const char* k_diff = "/cargo_analysis.v1.Reports/Diff";
 inline constexpr const char* k_trends = "/cargo_analysis.v1.Reports/Trends";
 inline constexpr const char* k_status = "/cargo_analysis.v1.Admin/Status";
 inline constexpr const char* k_shutdown = "/cargo_analysis.v1.Admin/Shutdown";
+inline constexpr const char* k_collect = "/cargo_analysis.v1.Admin/Collect";
 inline constexpr const char* k_announce = "/cargo_analysis.v1.Ingest/Announce";
 
 } // namespace ca::methods

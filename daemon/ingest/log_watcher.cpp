@@ -338,8 +338,11 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
     f->offset = s.offset;
     f->line_no_known = s.offset == 0;
     f->run_id = s.run_id;
-    f->end_known = is_final_state(s.run_state);
-    f->announced = !s.run_state.empty();
+    // A position naming a run the store no longer has: retention deleted that run (it was over).
+    // It stays deleted: no end fact or announcement may bring its row back, empty.
+    const bool collected = !s.run_id.empty() && s.run_state.empty();
+    f->end_known = collected || is_final_state(s.run_state);
+    f->announced = collected || !s.run_state.empty();
     m_stored.erase(it);
   }
   ++m_counters.files_seen;

@@ -41,8 +41,12 @@ private:
 } // namespace
 
 GrpcServer::GrpcServer(ServerDeps deps)
-    : m_deps(std::move(deps)), m_reports(m_deps.query),
-      m_admin(m_deps.info, m_deps.readers, m_deps.stats, m_deps.request_shutdown),
+    : m_deps(std::move(deps)), m_reports(m_deps.query), m_admin(m_deps.info,
+                                                                m_deps.readers,
+                                                                m_deps.stats,
+                                                                m_deps.request_shutdown,
+                                                                m_deps.writer,
+                                                                m_deps.retention),
       m_ingest(m_deps.correlator, m_deps.writer, m_deps.stats), m_live(m_deps.live) {}
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::path& runtime_dir,
@@ -102,6 +106,8 @@ LocalCallTable GrpcServer::local_calls() {
         m_admin.shutdown("the client socket");
         return v1::ShutdownResponse();
       });
+  t.add<v1::CollectRequest, v1::CollectResponse>(
+      methods::k_collect, [this](const auto& r) { return m_admin.collect(r); });
   t.add<v1::ProcessAnnouncement, v1::AnnounceResponse>(
       methods::k_announce, [this](const auto& r) { return m_ingest.announce(r); });
   return t;

@@ -35,6 +35,7 @@ struct ServerDeps {
   std::function<void()> request_shutdown; // only signals; never shuts down from a gRPC thread
   LiveHub& live;                          // Live.Watch: fed by the writer's commit observer
   ingest::ActivityMonitor& activity;      // every call is busy while in flight
+  store::RetentionPolicy retention{};     // Admin.Collect's defaults (the daemon's flags)
 };
 
 class GrpcServer {

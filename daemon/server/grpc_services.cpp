@@ -181,6 +181,43 @@ grpc::ServerUnaryReactor* AdminService::Shutdown(grpc::CallbackServerContext* ct
   return reactor;
 }
 
+Result<v1::CollectResponse> AdminService::collect(const v1::CollectRequest& req) {
+  store::RetentionPolicy policy = m_retention;
+  if (req.has_keep_days()) {
+    policy.max_age = std::chrono::hours(24) * req.keep_days();
+  }
+  if (req.has_keep_sessions()) {
+    policy.max_sessions = req.keep_sessions();
+  }
+  if (req.has_max_db_mb()) {
+    policy.max_bytes = store::mib_to_bytes(req.max_db_mb());
+  }
+  policy.vacuum = req.vacuum();
+  policy.dry_run = req.dry_run();
+  auto done = m_writer.run_exclusive<store::GcOutcome>(
+      [policy](store::Database& db) { return store::collect_garbage(db, policy); });
+  CA_TRY_ASSIGN(store::GcOutcome o, done.get());
+  if (!o.dry_run && (o.sessions_deleted > 0 || o.vacuumed)) {
+    spdlog::info("gc (requested): {}", store::describe(o));
+  }
+  v1::CollectResponse resp;
+  resp.set_sessions_deleted(o.sessions_deleted);
+  resp.set_runs_deleted(o.runs_deleted);
+  resp.set_events_deleted(o.events_deleted);
+  resp.set_sessions_kept(o.sessions_kept);
+  resp.set_bytes_before(o.bytes_before);
+  resp.set_bytes_after(o.bytes_after);
+  resp.set_vacuumed(o.vacuumed);
+  resp.set_dry_run(o.dry_run);
+  return resp;
+}
+
+grpc::ServerUnaryReactor* AdminService::Collect(grpc::CallbackServerContext* ctx,
+                                                const v1::CollectRequest* req,
+                                                v1::CollectResponse* resp) {
+  return answer(ctx, resp, "Collect", [&] { return collect(*req); });
+}
+
 Result<v1::AnnounceResponse> IngestService::announce(const v1::ProcessAnnouncement& req) {
   if (req.pid() == 0 || req.session_id().empty()) {
     return unexpected(ErrorCode::invalid_argument, "an announcement needs a pid and a session_id");

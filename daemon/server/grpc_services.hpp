@@ -6,6 +6,7 @@
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
+#include "daemon/store/retention.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
 
@@ -67,12 +68,15 @@ struct DaemonInfo {
 
 class AdminService final : public cargo_analysis::v1::Admin::CallbackService {
 public:
+  // `retention`: the daemon's policy, which Collect's request fields override.
   AdminService(DaemonInfo info,
                store::ReaderPool& readers,
                ingest::SourceStats& stats,
-               std::function<void()> request_shutdown)
+               std::function<void()> request_shutdown,
+               store::Writer& writer,
+               store::RetentionPolicy retention)
       : m_info(std::move(info)), m_readers(readers), m_stats(stats),
-        m_request_shutdown(std::move(request_shutdown)) {}
+        m_request_shutdown(std::move(request_shutdown)), m_writer(writer), m_retention(retention) {}
 
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
                                    const cargo_analysis::v1::StatusRequest* req,
@@ -80,9 +84,16 @@ public:
   grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext* ctx,
                                      const cargo_analysis::v1::ShutdownRequest* req,
                                      cargo_analysis::v1::ShutdownResponse* resp) override;
+  grpc::ServerUnaryReactor* Collect(grpc::CallbackServerContext* ctx,
+                                    const cargo_analysis::v1::CollectRequest* req,
+                                    cargo_analysis::v1::CollectResponse* resp) override;
 
   // What the RPCs answer, for the local call socket too.
   Result<cargo_analysis::v1::StatusResponse> status();
+  // Runs the retention policy on the writer thread and waits for its outcome. Returns the
+  // store's error, or unavailable if the daemon is shutting down.
+  Result<cargo_analysis::v1::CollectResponse>
+  collect(const cargo_analysis::v1::CollectRequest& req);
   // Asks main to shut the daemon down; returns at once.
   void shutdown(const char* via);
 
@@ -93,6 +104,8 @@ private:
   store::ReaderPool& m_readers;
   ingest::SourceStats& m_stats;
   std::function<void()> m_request_shutdown;
+  store::Writer& m_writer;
+  store::RetentionPolicy m_retention;
 };
 
 // Producer announcements: explicit session evidence and exit codes, handed to the correlator;

@@ -72,6 +72,26 @@ void Writer::submit(Batch batch) {
   m_has_work.notify_one();
 }
 
+void Writer::post_task(std::function<void(Database*)> task) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_stopping) {
+      m_tasks.push_back(std::move(task));
+      m_has_work.notify_one();
+      return;
+    }
+  }
+  task(nullptr);
+}
+
+void Writer::run_tasks(std::deque<std::function<void(Database*)>>& tasks) {
+  for (auto& task : tasks) {
+    task(m_db.get());
+  }
+  // A task may have deleted runs the store's cache remembers.
+  m_store.forget_cache();
+}
+
 void Writer::flush() {
   std::unique_lock lock(m_mutex);
   uint64_t target = m_submitted;
@@ -109,22 +129,30 @@ WriterStats Writer::stats() const {
 void Writer::run() {
   for (;;) {
     std::deque<Batch> group;
+    std::deque<std::function<void(Database*)>> tasks;
     {
       std::unique_lock lock(m_mutex);
-      m_has_work.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
-      if (m_queue.empty()) {
+      m_has_work.wait(lock, [&] { return m_stopping || !m_queue.empty() || !m_tasks.empty(); });
+      if (!m_tasks.empty()) {
+        tasks.swap(m_tasks); // maintenance first: it waited for the transaction before
+      } else if (m_queue.empty()) {
         return; // stopping, and drained
       }
       // Take whole batches up to the transaction size: one fsync for many producers.
       size_t events = 0;
-      while (!m_queue.empty() && (group.empty() || events + m_queue.front().events.size() <=
-                                                       m_options.max_events_per_transaction)) {
+      while (tasks.empty() && !m_queue.empty() &&
+             (group.empty() ||
+              events + m_queue.front().events.size() <= m_options.max_events_per_transaction)) {
         events += m_queue.front().events.size();
         group.push_back(std::move(m_queue.front()));
         m_queue.pop_front();
       }
     }
-    commit_group(group);
+    if (!tasks.empty()) {
+      run_tasks(tasks);
+    } else {
+      commit_group(group);
+    }
   }
 }
 

@@ -7,6 +7,9 @@
 // source may acknowledge or advance. On a failed transaction every batch in it gets the error
 // and nothing of them is stored; the writer goes on with the next batches.
 //
+// Maintenance (retention, VACUUM) runs on the writer thread too, through run_exclusive(): between
+// two transactions, so it never interleaves with a batch and needs no lock of its own.
+//
 // WAL checkpoints run on a thread of their own, on a connection of their own, so a commit never
 // waits for one. (SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past
 // 1000 pages; its fsync, ~5 ms on this machine, landed on about 1% of the acknowledgements of a
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -62,6 +66,30 @@ public:
 
   WriterStats stats() const;
 
+  // Runs `task` on the writer thread with the writer's connection, after the transaction under
+  // way (if any) and before the batches queued behind it, and returns its result through the
+  // future. The task owns the connection while it runs (it may begin its own transactions or
+  // VACUUM) and holds up every source meanwhile: keep it to maintenance. A task that throws
+  // gives an `internal` error; one submitted after stop() gives `unavailable` at once. Tasks
+  // queued before stop() still run.
+  template <class T>
+  std::future<Result<T>> run_exclusive(std::function<Result<T>(Database&)> task) {
+    auto promise = std::make_shared<std::promise<Result<T>>>();
+    auto future = promise->get_future();
+    post_task([promise, task = std::move(task)](Database* db) {
+      if (db == nullptr) {
+        promise->set_value(unexpected(ErrorCode::unavailable, "the daemon is shutting down"));
+        return;
+      }
+      try {
+        promise->set_value(task(*db));
+      } catch (const std::exception& e) {
+        promise->set_value(unexpected(ErrorCode::internal, e.what()));
+      }
+    });
+    return future;
+  }
+
   // Called on the writer thread after a batch committed (after its on_done), for every batch
   // that stored a new event or carried facts. The observer may move from `batch`: the writer
   // is done with it. It must be quick and must not block (hand the work to another thread):
@@ -73,6 +101,9 @@ public:
   static constexpr int k_checkpoint_pages = 1000;
 
 private:
+  // Queues a task for the writer thread; runs it at once with a null connection if stopping.
+  void post_task(std::function<void(Database*)> task);
+  void run_tasks(std::deque<std::function<void(Database*)>>& tasks);
   void run();
   void checkpoint_loop();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
@@ -89,6 +120,7 @@ private:
   std::condition_variable m_has_room;
   std::condition_variable m_progress;
   std::deque<Batch> m_queue;
+  std::deque<std::function<void(Database*)>> m_tasks; // run_exclusive(), before m_queue
   size_t m_pending_events = 0;
   uint64_t m_submitted = 0; // batches ever queued
   uint64_t m_completed = 0; // batches ever done

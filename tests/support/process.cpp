@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -178,6 +179,12 @@ bool DaemonProcess::start(const std::map<std::string, std::string>& env_add) {
   std::vector<std::string> args = {CA_DAEMON_BIN,          "--foreground", "--runtime-dir",
                                    runtime_dir().string(), "--state-dir",  state_dir().string(),
                                    "--log-level",          "debug"};
+  // Fixtures and benchmark replays carry fixed dates (corpus: 2026-11-23, replays: from
+  // 2026-01-01): the automatic age limit would collect them once they are old enough, whatever
+  // the test. Tests of retention pass their own --keep-days.
+  if (std::find(m_extra.begin(), m_extra.end(), "--keep-days") == m_extra.end()) {
+    args.insert(args.end(), {"--keep-days", "0"});
+  }
   args.insert(args.end(), m_extra.begin(), m_extra.end());
   auto env = build_env(env_add, {});
   auto c_env = c_strings(env);
