@@ -1,5 +1,6 @@
 #include "daemon/ingest/socket_listener.hpp"
 
+#include "daemon/ingest/accept.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -102,26 +103,10 @@ void SocketListener::stop() {
 }
 
 asio::awaitable<void> SocketListener::accept_loop() {
-  for (;;) {
-    boost::system::error_code ec;
-    auto socket = co_await m_acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) {
-        co_return;
-      }
-      spdlog::warn("ingest socket: accept failed: {}", ec.message());
-      continue;
-    }
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        cred.uid != ::getuid()) {
-      spdlog::warn("ingest socket: refused a connection from uid {} (pid {})", cred.uid, cred.pid);
-      continue;
-    }
+  while (auto accepted = co_await accept_same_user(m_acceptor, "ingest socket")) {
     uint64_t id = ++m_next_id;
-    spdlog::debug("ingest socket: connection #{} from pid {}", id, cred.pid);
-    asio::co_spawn(m_io, serve(std::move(socket), id), asio::detached);
+    spdlog::debug("ingest socket: connection #{} from pid {}", id, accepted->peer.pid);
+    asio::co_spawn(m_io, serve(std::move(accepted->socket), id), asio::detached);
   }
 }
 

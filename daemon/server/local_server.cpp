@@ -1,5 +1,7 @@
 #include "daemon/server/local_server.hpp"
 
+#include "daemon/ingest/accept.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -102,24 +104,8 @@ void LocalServer::stop() {
 }
 
 asio::awaitable<void> LocalServer::accept_loop() {
-  for (;;) {
-    boost::system::error_code ec;
-    auto socket = co_await m_acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) {
-        co_return;
-      }
-      spdlog::warn("client socket: accept failed: {}", ec.message());
-      continue;
-    }
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        cred.uid != ::getuid()) {
-      spdlog::warn("client socket: refused a connection from uid {} (pid {})", cred.uid, cred.pid);
-      continue;
-    }
-    asio::co_spawn(m_io, serve(std::move(socket)), asio::detached);
+  while (auto accepted = co_await ingest::accept_same_user(m_acceptor, "client socket")) {
+    asio::co_spawn(m_io, serve(std::move(accepted->socket)), asio::detached);
   }
 }
 
