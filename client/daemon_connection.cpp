@@ -126,11 +126,16 @@ bool write_all(int fd, const char* data, size_t size) {
   return true;
 }
 
+// False with errno set on failure; an early EOF (the daemon closed the connection) is
+// ECONNRESET.
 bool read_all(int fd, char* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::recv(fd, data, size, 0);
     if (n < 0 && errno == EINTR) {
       continue;
+    }
+    if (n == 0) {
+      errno = ECONNRESET;
     }
     if (n <= 0) {
       return false;
@@ -177,21 +182,13 @@ Result<std::string> DaemonConnection::call_raw(std::string_view method,
     return lost("sending to");
   }
   unsigned char header[4];
-  errno = 0;
   if (!read_all(m_fd, reinterpret_cast<char*>(header), sizeof header)) {
-    if (errno == 0) {
-      errno = ECONNRESET; // EOF: the daemon closed the connection
-    }
     return lost("reading from");
   }
   uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
                   uint32_t{header[3]} << 24;
   std::string body(size, '\0');
-  errno = 0;
   if (!read_all(m_fd, body.data(), body.size())) {
-    if (errno == 0) {
-      errno = ECONNRESET;
-    }
     return lost("reading from");
   }
   v1::LocalReply reply;

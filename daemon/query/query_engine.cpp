@@ -207,38 +207,53 @@ Result<std::vector<v1::RunSummary>> QueryEngine::resolve_runs(store::RunReader& 
   return runs;
 }
 
-Result<std::shared_ptr<const v1::RunRebuilds>>
-QueryEngine::run_rebuilds(store::RunReader& reader, const v1::RunSummary& run) {
+namespace {
+
+// One run's analysis (`Message`: RunRebuilds or RunTimings): the cached one when the run's stored
+// state is the one it was computed from, else computed from the lines of `reasons` and cached,
+// but only when the lines read are those the summary counts: a batch committed between reading
+// the summary and reading the events would make the result one of a newer state.
+template <class Message, class Lookup, class Compute>
+Result<std::shared_ptr<const Message>> analysed(RunResultCache& cache,
+                                                store::RunReader& reader,
+                                                const v1::RunSummary& run,
+                                                std::span<const std::string_view> reasons,
+                                                Lookup lookup,
+                                                Compute compute) {
   RunVersion v = run_version(run);
-  if (auto cached = m_cache.rebuilds(run.run_id(), v.version)) {
+  if (std::shared_ptr<const Message> cached = lookup(run.run_id(), v.version)) {
     return cached;
   }
   google::protobuf::Arena arena(arena_options());
-  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, k_rebuilds_reasons));
-  auto result = make_arena_message<v1::RunRebuilds>();
-  compute_rebuilds(events.events, v.run, *result);
-  // Cached only when the lines read are those the summary counts: a batch committed between
-  // reading the summary and reading the events would make this result one of a newer state.
+  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, reasons));
+  auto result = make_arena_message<Message>();
+  compute(events.events, v.run, *result);
   if (events.stored == run.events()) {
-    m_cache.put(run.run_id(), v.version, result);
+    cache.put(run.run_id(), v.version, result);
   }
-  return std::shared_ptr<const v1::RunRebuilds>(std::move(result));
+  return std::shared_ptr<const Message>(std::move(result));
+}
+
+} // namespace
+
+Result<std::shared_ptr<const v1::RunRebuilds>>
+QueryEngine::run_rebuilds(store::RunReader& reader, const v1::RunSummary& run) {
+  return analysed<v1::RunRebuilds>(
+      m_cache, reader, run, k_rebuilds_reasons,
+      [this](const std::string& id, const std::string& v) { return m_cache.rebuilds(id, v); },
+      [](const auto& events, const v1::RunSummary& r, v1::RunRebuilds& out) {
+        compute_rebuilds(events, r, out);
+      });
 }
 
 Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::RunReader& reader,
                                                                        const v1::RunSummary& run) {
-  RunVersion v = run_version(run);
-  if (auto cached = m_cache.timings(run.run_id(), v.version)) {
-    return cached;
-  }
-  google::protobuf::Arena arena(arena_options());
-  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, k_timings_reasons));
-  auto result = make_arena_message<v1::RunTimings>();
-  compute_timings(events.events, v.run, *result);
-  if (events.stored == run.events()) {
-    m_cache.put(run.run_id(), v.version, result);
-  }
-  return std::shared_ptr<const v1::RunTimings>(std::move(result));
+  return analysed<v1::RunTimings>(
+      m_cache, reader, run, k_timings_reasons,
+      [this](const std::string& id, const std::string& v) { return m_cache.timings(id, v); },
+      [](const auto& events, const v1::RunSummary& r, v1::RunTimings& out) {
+        compute_timings(events, r, out);
+      });
 }
 
 Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {
