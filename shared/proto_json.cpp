@@ -61,9 +61,12 @@ public:
   void finish(size_t n) { m_s.resize(n); }
 
 private:
+  // Makes room for `k` bytes and a little more. Not by doubling the size: resize zero-fills what
+  // it adds, and doubling a long string (a page the JSON is appended to) zero-filled more than
+  // the JSON's own size; the capacity still grows geometrically (std::string's own growth).
   [[gnu::noinline]] void grow(size_t k) {
     auto used = static_cast<size_t>(m_p - m_s.data());
-    m_s.resize(std::max(m_s.size() * 2, used + k + 4096));
+    m_s.resize(used + k + 1024);
     m_p = m_s.data() + used;
     m_end = m_s.data() + m_s.size();
   }
