@@ -10,6 +10,7 @@
 #include "daemon/ingest/socket_listener.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
+#include "daemon/query/report_precomputer.hpp"
 #include "daemon/server/grpc_server.hpp"
 #include "daemon/store/migrations.hpp"
 #include "daemon/store/retention.hpp"
@@ -222,9 +223,18 @@ int main(int argc, char** argv) {
   ca::server::LiveHub live(readers);
   // Every commit is activity, whatever its source (the idle timeout counts from the last one).
   ca::ingest::ActivityMonitor activity;
+  // Reports of every run that ends are computed then and stored with it, so that a report on
+  // any stored run reads one row (daemon/query/report_precomputer.hpp).
+  ca::query::ReportPrecomputer reports(query, writer);
+  query.set_persist([&reports](ca::store::StoredReport r) { reports.store(std::move(r)); });
   writer.set_commit_observer(
-      [&live, &activity](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
+      [&live, &activity, &reports](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
         activity.touch();
+        for (const ca::store::RunFacts& f : b.facts) {
+          if (f.ended) {
+            reports.run_ended(f.run_id);
+          }
+        }
         live.on_commit(std::move(b), o);
       });
   ca::ingest::SourceStats stats;
@@ -278,10 +288,21 @@ int main(int argc, char** argv) {
                                    }
                                    auto p = watcher->progress();
                                    return {p.files_total, p.files_done};
+                                 },
+                                 [&]() -> std::pair<uint64_t, uint64_t> {
+                                   auto r = reports.stats();
+                                   return {r.pending, r.computed};
                                  }},
           [&] { shutdown.request("Admin.Shutdown"); }, live, activity, retention});
   if (!server) {
     die(server.error().message);
+  }
+
+  // 6b. Reports of runs that ended before this daemon stored any, in the background.
+  if (auto queued = reports.catch_up(readers); !queued) {
+    spdlog::warn("stored reports not caught up: {}", queued.error().message);
+  } else if (*queued > 0) {
+    spdlog::info("computing the reports of {} ended runs in the background", *queued);
   }
 
   // 7. Run until signalled.
@@ -368,6 +389,7 @@ int main(int argc, char** argv) {
   (*server)->shutdown(std::chrono::seconds(2));
   io.stop();
   io_thread.join();
+  reports.stop(); // before the writer: the reports it computed still commit
   writer.stop();
   ::unlink(ca::ingest_socket_path(runtime).c_str());
   ::unlink(ca::grpc_socket_path(runtime).c_str());

@@ -89,10 +89,19 @@ struct RebuildsOptions {
 };
 
 void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
+  auto verbosity = o.verbose >= 2   ? render::Verbosity::extra_verbose
+                   : o.verbose == 1 ? render::Verbosity::verbose
+                                    : render::Verbosity::normal;
   v1::GetRebuildsRequest req;
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
+  if (o.format != "json") {
+    // Only what the text shows: without -vv a clean build's full result is mostly lists of
+    // affected units, nearly the whole build once per root.
+    req.set_max_roots(static_cast<uint32_t>(render::roots_shown(verbosity)));
+    req.set_omit_affected(!render::lists_affected(verbosity));
+  }
   auto r = call<v1::GetRebuildsResponse>(ctx, methods::k_get_rebuilds, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -101,9 +110,6 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
     ctx.print_json(*r);
     return;
   }
-  auto verbosity = o.verbose >= 2   ? render::Verbosity::extra_verbose
-                   : o.verbose == 1 ? render::Verbosity::verbose
-                                    : render::Verbosity::normal;
   bool first = true;
   for (const auto& run : r->runs()) {
     if (!first) {

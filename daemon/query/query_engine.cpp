@@ -2,6 +2,7 @@
 
 #include "daemon/query/critical_path_report.hpp"
 #include "daemon/query/diff.hpp"
+#include "daemon/query/report_precomputer.hpp"
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/trends.hpp"
 #include "shared/run_id.hpp"
@@ -209,61 +210,167 @@ Result<std::vector<v1::RunSummary>> QueryEngine::resolve_runs(store::RunReader& 
 
 namespace {
 
-// One run's analysis (`Message`: RunRebuilds or RunTimings): the cached one when the run's stored
-// state is the one it was computed from, else computed from the lines of `reasons` and cached,
-// but only when the lines read are those the summary counts: a batch committed between reading
-// the summary and reading the events would make the result one of a newer state.
-template <class Message, class Lookup, class Compute>
-Result<std::shared_ptr<const Message>> analysed(RunResultCache& cache,
-                                                store::RunReader& reader,
+// A run's analysis as computed, and whether it describes the state the summary names: a batch
+// committed between reading the summary and reading the events makes it one of a newer state,
+// which must not be cached or stored under the older one.
+template <class Message> struct Computed {
+  std::shared_ptr<Message> result;
+  bool current = false;
+};
+
+// `compute` over the lines of `reasons` of the run (see RunReader::events()).
+template <class Message, class Compute>
+Result<Computed<Message>> from_events(store::RunReader& reader,
+                                      const v1::RunSummary& run,
+                                      std::span<const std::string_view> reasons,
+                                      Compute compute) {
+  google::protobuf::Arena arena(arena_options());
+  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, reasons));
+  Computed<Message> out{make_arena_message<Message>(), events.stored == run.events()};
+  compute(events.events, run, *out.result);
+  return out;
+}
+
+// `message` serialized without its `run`: a stored report takes the summary from the run when
+// read, since links and exit codes can arrive after the run ended. `message` must not be shared
+// yet (it is changed and restored).
+template <class Message> std::string serialized_without_run(Message& message) {
+  v1::RunSummary* run = message.unsafe_arena_release_run();
+  std::string out = message.SerializeAsString();
+  message.unsafe_arena_set_allocated_run(run);
+  return out;
+}
+
+// One run's analysis (`Message`: RunRebuilds or RunTimings), from the first place that has it
+// for the run's current state: the result cache (`lookup`), the stored report of `kind` (for an
+// ended run), else `compute`. What did not come from the cache is put there (`put`), and what
+// was computed for an ended run is handed to `persist` to be stored.
+template <class Message, class Lookup, class Put, class Compute>
+Result<std::shared_ptr<const Message>> analysed(store::RunReader& reader,
                                                 const v1::RunSummary& run,
-                                                std::span<const std::string_view> reasons,
+                                                StoredKind kind,
+                                                const QueryEngine::Persist& persist,
                                                 Lookup lookup,
+                                                Put put,
                                                 Compute compute) {
   RunVersion v = run_version(run);
   if (std::shared_ptr<const Message> cached = lookup(run.run_id(), v.version)) {
     return cached;
   }
-  google::protobuf::Arena arena(arena_options());
-  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, reasons));
-  auto result = make_arena_message<Message>();
-  compute(events.events, v.run, *result);
-  if (events.stored == run.events()) {
-    cache.put(run.run_id(), v.version, result);
+  const bool ended = run.state() != "in_progress";
+  if (ended) {
+    CA_TRY_ASSIGN(auto body, reader.stored_report(run, static_cast<int>(kind), k_report_format));
+    auto result = make_arena_message<Message>();
+    // A row that does not parse is computed again and replaced, never answered from.
+    if (body && result->ParseFromString(*body)) {
+      *result->mutable_run() = v.run; // the summary now: links and exit codes come later
+      put(run.run_id(), v.version, result);
+      return std::shared_ptr<const Message>(std::move(result));
+    }
   }
-  return std::shared_ptr<const Message>(std::move(result));
+  CA_TRY_ASSIGN(Computed<Message> computed, compute(v.run));
+  if (computed.current) {
+    if (ended && persist) {
+      persist(store::StoredReport{run.run_id(), static_cast<int>(kind), k_report_format,
+                                  run.events(), run.state(),
+                                  serialized_without_run(*computed.result)});
+    }
+    put(run.run_id(), v.version, computed.result); // shared from here on
+  }
+  return std::shared_ptr<const Message>(std::move(computed.result));
+}
+
+} // namespace
+
+namespace {
+
+// The full rebuilds of a run (not stored: a clean build's list most of the build once per root,
+// and only `-vv` and JSON read them), from the cache or computed and cached; and whether they
+// describe the state `run` names.
+Result<Computed<const v1::RunRebuilds>>
+full_rebuilds(RunResultCache& cache, store::RunReader& reader, const v1::RunSummary& run) {
+  RunVersion v = run_version(run);
+  if (auto cached = cache.rebuilds(run.run_id(), v.version)) {
+    return Computed<const v1::RunRebuilds>{std::move(cached), true};
+  }
+  CA_TRY_ASSIGN(auto computed, from_events<v1::RunRebuilds>(
+                                   reader, v.run, k_rebuilds_reasons,
+                                   [](const auto& events, const v1::RunSummary& r,
+                                      v1::RunRebuilds& out) { compute_rebuilds(events, r, out); }));
+  if (computed.current) {
+    cache.put(run.run_id(), v.version, computed.result);
+  }
+  return Computed<const v1::RunRebuilds>{std::move(computed.result), computed.current};
 }
 
 } // namespace
 
 Result<std::shared_ptr<const v1::RunRebuilds>>
 QueryEngine::run_rebuilds(store::RunReader& reader, const v1::RunSummary& run) {
+  CA_TRY_ASSIGN(auto full, full_rebuilds(m_cache, reader, run));
+  return std::move(full.result);
+}
+
+Result<std::shared_ptr<const v1::RunRebuilds>>
+QueryEngine::run_rebuild_roots(store::RunReader& reader, const v1::RunSummary& run) {
   return analysed<v1::RunRebuilds>(
-      m_cache, reader, run, k_rebuilds_reasons,
-      [this](const std::string& id, const std::string& v) { return m_cache.rebuilds(id, v); },
-      [](const auto& events, const v1::RunSummary& r, v1::RunRebuilds& out) {
-        compute_rebuilds(events, r, out);
+      reader, run, StoredKind::rebuild_roots, m_persist,
+      [this](const std::string& id, const std::string& v) { return m_cache.rebuild_roots(id, v); },
+      [this](const std::string& id, const std::string& v, auto result) {
+        m_cache.put_rebuild_roots(id, v, std::move(result));
+      },
+      [&](const v1::RunSummary& r) -> Result<Computed<v1::RunRebuilds>> {
+        CA_TRY_ASSIGN(auto full, full_rebuilds(m_cache, reader, r));
+        Computed<v1::RunRebuilds> out{make_arena_message<v1::RunRebuilds>(), full.current};
+        copy_rebuilds_view(*full.result, RebuildsView{0, true}, *out.result);
+        return out;
       });
 }
 
 Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::RunReader& reader,
                                                                        const v1::RunSummary& run) {
   return analysed<v1::RunTimings>(
-      m_cache, reader, run, k_timings_reasons,
+      reader, run, StoredKind::timings, m_persist,
       [this](const std::string& id, const std::string& v) { return m_cache.timings(id, v); },
-      [](const auto& events, const v1::RunSummary& r, v1::RunTimings& out) {
-        compute_timings(events, r, out);
+      [this](const std::string& id, const std::string& v, auto result) {
+        m_cache.put(id, v, std::move(result));
+      },
+      [&](const v1::RunSummary& r) {
+        return from_events<v1::RunTimings>(
+            reader, r, k_timings_reasons,
+            [](const auto& events, const v1::RunSummary& s, v1::RunTimings& out) {
+              compute_timings(events, s, out);
+            });
       });
+}
+
+Result<void> QueryEngine::precompute(const std::string& run_id) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto run, reader->run(run_id));
+  if (run.state() == "in_progress") {
+    return {};
+  }
+  CA_TRY(run_rebuild_roots(*reader, run));
+  CA_TRY(run_timings(*reader, run));
+  return {};
 }
 
 Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  const RebuildsView view{req.max_roots(), req.omit_affected()};
   v1::GetRebuildsResponse resp;
   for (const auto& run : runs) {
-    CA_TRY_ASSIGN(auto result, run_rebuilds(*reader, run));
+    // Only -vv and JSON read the affected units: the rest is answered from the roots, which
+    // are stored for every ended run.
+    CA_TRY_ASSIGN(auto result, view.omit_affected ? run_rebuild_roots(*reader, run)
+                                                  : run_rebuilds(*reader, run));
     v1::RunRebuilds* out = resp.add_runs();
-    *out = *result;
+    if (view.full()) {
+      *out = *result;
+    } else {
+      copy_rebuilds_view(*result, view, *out);
+    }
     out->mutable_run()->set_depth(run.depth());
   }
   return resp;
@@ -280,6 +387,65 @@ Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequ
     out->mutable_run()->set_depth(run.depth());
   }
   return resp;
+}
+
+namespace {
+
+// Appends field `field` of wire type LEN holding `a` then `b` (a message's serialized fields,
+// in two parts: protobuf parsers take fields in any order).
+void append_length_delimited(std::string& out,
+                             uint32_t field,
+                             std::string_view a,
+                             std::string_view b) {
+  auto varint = [&out](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  constexpr uint32_t k_wire_len = 2;
+  varint(field << 3 | k_wire_len);
+  varint(a.size() + b.size());
+  out.append(a);
+  out.append(b);
+}
+
+} // namespace
+
+Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  constexpr uint32_t k_response_runs = v1::GetTimingsResponse::kRunsFieldNumber;
+  constexpr uint32_t k_timings_run = v1::RunTimings::kRunFieldNumber;
+  std::string out;
+  for (const auto& run : runs) {
+    // The report without its summary: cached, else stored (as it is kept), else computed.
+    RunVersion v = run_version(run);
+    std::shared_ptr<const std::string> body = m_cache.timings_bytes(run.run_id(), v.version);
+    if (!body && run.state() != "in_progress") {
+      CA_TRY_ASSIGN(auto stored, reader->stored_report(run, static_cast<int>(StoredKind::timings),
+                                                       k_report_format));
+      if (stored) {
+        // Written by this daemon's own serializer, in a row SQLite checksums nothing of but
+        // keeps intact: sent as it is.
+        body = std::make_shared<const std::string>(std::move(*stored));
+        m_cache.put_timings_bytes(run.run_id(), v.version, body);
+      }
+    }
+    if (!body) {
+      // In progress, or not stored yet (the precomputer stores it soon): the message path.
+      CA_TRY_ASSIGN(auto result, run_timings(*reader, run));
+      v1::RunTimings copy = *result;
+      copy.clear_run();
+      body = std::make_shared<const std::string>(copy.SerializeAsString());
+    }
+    const std::string summary = run.SerializeAsString(); // with the run's depth in the request
+    std::string field;
+    append_length_delimited(field, k_timings_run, summary, {});
+    append_length_delimited(out, k_response_runs, *body, field);
+  }
+  return out;
 }
 
 Result<v1::GetCriticalPathResponse>

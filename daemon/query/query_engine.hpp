@@ -4,10 +4,12 @@
 
 #include "cargo_analysis/v1/reports.pb.h"
 #include "daemon/query/run_result_cache.hpp"
+#include "daemon/store/batch.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "shared/error.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace ca::query {
@@ -39,6 +41,11 @@ public:
   Result<cargo_analysis::v1::GetTimingsResponse>
   get_timings(const cargo_analysis::v1::GetTimingsRequest& req);
 
+  // get_timings(), serialized (a GetTimingsResponse), for the client socket: each run's report
+  // is sent as cached or stored, without being parsed, copied and serialized again (a report
+  // of a few hundred units is some 70 KB of messages). Parses as get_timings()'s answer does.
+  Result<std::string> get_timings_serialized(const cargo_analysis::v1::GetTimingsRequest& req);
+
   // The critical path of each run `id` names (see critical_path_report()); errors as
   // get_timings().
   Result<cargo_analysis::v1::GetCriticalPathResponse>
@@ -55,6 +62,16 @@ public:
   // Lookups in the per-run result cache of rebuilds and timings, and the runs it holds.
   RunResultCache::Stats cache_stats() const { return m_cache.stats(); }
 
+  // Where reports computed for an ended run go to be stored (see ReportPrecomputer): called
+  // with each one that was computed from the run's events because no stored report matched.
+  // Unset: nothing is stored. Set it before the first request.
+  using Persist = std::function<void(store::StoredReport)>;
+  void set_persist(Persist persist) { m_persist = std::move(persist); }
+
+  // Computes the reports of an ended run that are not stored yet (handing them to the persist
+  // hook), and keeps them in the result cache. Does nothing for a run in progress.
+  Result<void> precompute(const std::string& run_id);
+
 private:
   // The runs an `id` names (a run id: that run; a session id: every run of the session), or the
   // newest run of the workspace (`workspace`, else the one containing `cwd`) when `id` is empty.
@@ -69,11 +86,16 @@ private:
   // was computed, else from its events. The summary in the result has depth 0.
   Result<std::shared_ptr<const cargo_analysis::v1::RunRebuilds>>
   run_rebuilds(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
+  // The run's roots (every root, affected units counted, not listed): what the text report
+  // reads, and what is stored for ended runs.
+  Result<std::shared_ptr<const cargo_analysis::v1::RunRebuilds>>
+  run_rebuild_roots(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
   Result<std::shared_ptr<const cargo_analysis::v1::RunTimings>>
   run_timings(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
 
   store::ReaderPool& m_readers;
   RunResultCache m_cache;
+  Persist m_persist;
 };
 
 // Orders a session's runs as a tree (pre-order; siblings by start time) and sets each depth.

@@ -452,9 +452,42 @@ void compute_rebuilds(std::span<const v1::Event* const> events,
         entry->add_affected()->CopyFrom(ref_of(it->second));
       }
     }
-    cascading += static_cast<uint32_t>(root.affected.size());
+    entry->set_affected_count(static_cast<uint32_t>(entry->affected_size()));
+    cascading += entry->affected_count();
   }
   out.set_cascading(cascading);
+  out.set_root_count(static_cast<uint32_t>(out.root_rebuilds_size()));
+}
+
+void copy_rebuilds_view(const v1::RunRebuilds& full,
+                        const RebuildsView& view,
+                        v1::RunRebuilds& out) {
+  out.Clear();
+  *out.mutable_run() = full.run();
+  out.set_units_rebuilt(full.units_rebuilt());
+  out.set_units_cached(full.units_cached());
+  out.set_units_new(full.units_new());
+  out.set_cascading(full.cascading());
+  out.set_root_count(full.root_count());
+  const int roots = view.max_roots == 0
+                        ? full.root_rebuilds_size()
+                        : std::min(full.root_rebuilds_size(), static_cast<int>(view.max_roots));
+  out.mutable_root_rebuilds()->Reserve(roots);
+  for (int i = 0; i < roots; ++i) {
+    const v1::RootRebuild& root = full.root_rebuilds(i);
+    v1::RootRebuild* entry = out.add_root_rebuilds();
+    if (!view.omit_affected) {
+      *entry = root;
+      continue;
+    }
+    *entry->mutable_unit() = root.unit();
+    *entry->mutable_reason() = root.reason();
+    entry->set_reason_text(root.reason_text());
+    if (root.has_reason_unit()) {
+      *entry->mutable_reason_unit() = root.reason_unit();
+    }
+    entry->set_affected_count(root.affected_count());
+  }
 }
 
 } // namespace ca::query

@@ -33,6 +33,22 @@ void compute_rebuilds(std::span<const cargo_analysis::v1::Event* const> events,
                       const cargo_analysis::v1::RunSummary& run,
                       cargo_analysis::v1::RunRebuilds& out);
 
+// What of a run's rebuilds a request asks for (GetRebuildsRequest's `max_roots` and
+// `omit_affected`): the text report without `-v` shows 5 roots and the size of their impact,
+// and the full result of a clean build lists most of its units once per root.
+struct RebuildsView {
+  uint32_t max_roots = 0; // 0: every root
+  bool omit_affected = false;
+
+  bool full() const { return max_roots == 0 && !omit_affected; }
+};
+
+// `full` (a compute_rebuilds() result) cut down to `view`, into `out` (cleared first). The
+// counts stay the whole run's.
+void copy_rebuilds_view(const cargo_analysis::v1::RunRebuilds& full,
+                        const RebuildsView& view,
+                        cargo_analysis::v1::RunRebuilds& out);
+
 // Cargo's `report timings` analysis of one run (`cargo_report/timings.rs::prepare_context` and
 // `timings/report.rs::compute_concurrency`): unit start/duration/rmeta, sections, concurrency
 // samples, and the critical path (see `compute_critical_path`). `run` is copied into the

@@ -34,7 +34,7 @@ void RunResultCache::set(std::shared_ptr<const T> Entry::*field,
     std::lock_guard lock(m_mutex);
     auto it = m_by_run.find(run_id);
     if (it == m_by_run.end()) {
-      m_lru.push_front(Entry{run_id, version, nullptr, nullptr});
+      m_lru.push_front(Entry{run_id, version, nullptr, nullptr, nullptr, nullptr});
       m_by_run.emplace(run_id, m_lru.begin());
       if (m_lru.size() > m_capacity) {
         m_by_run.erase(m_lru.back().run_id);
@@ -47,11 +47,8 @@ void RunResultCache::set(std::shared_ptr<const T> Entry::*field,
         // The run's data changed: what was cached for it describes an older state. (A slower
         // request can put an older version after a newer one; the next lookup with the newer
         // version then misses and recomputes, which is slow but never wrong.)
-        dropped.push_front(Entry{run_id, std::move(entry.version), std::move(entry.rebuilds),
-                                 std::move(entry.timings)});
-        entry.version = version;
-        entry.rebuilds = nullptr;
-        entry.timings = nullptr;
+        dropped.push_front(std::move(entry));
+        entry = Entry{run_id, version, nullptr, nullptr, nullptr, nullptr};
       }
     }
     m_lru.front().*field = std::move(value);
@@ -66,6 +63,28 @@ std::shared_ptr<const v1::RunRebuilds> RunResultCache::rebuilds(const std::strin
 std::shared_ptr<const v1::RunTimings> RunResultCache::timings(const std::string& run_id,
                                                               const std::string& version) {
   return get(&Entry::timings, run_id, version);
+}
+
+std::shared_ptr<const v1::RunRebuilds> RunResultCache::rebuild_roots(const std::string& run_id,
+                                                                     const std::string& version) {
+  return get(&Entry::rebuild_roots, run_id, version);
+}
+
+std::shared_ptr<const std::string> RunResultCache::timings_bytes(const std::string& run_id,
+                                                                 const std::string& version) {
+  return get(&Entry::timings_bytes, run_id, version);
+}
+
+void RunResultCache::put_timings_bytes(const std::string& run_id,
+                                       const std::string& version,
+                                       std::shared_ptr<const std::string> bytes) {
+  set(&Entry::timings_bytes, run_id, version, std::move(bytes));
+}
+
+void RunResultCache::put_rebuild_roots(const std::string& run_id,
+                                       const std::string& version,
+                                       std::shared_ptr<const v1::RunRebuilds> roots) {
+  set(&Entry::rebuild_roots, run_id, version, std::move(roots));
 }
 
 void RunResultCache::put(const std::string& run_id,

@@ -31,6 +31,12 @@ public:
                                                                   const std::string& version);
   std::shared_ptr<const cargo_analysis::v1::RunTimings> timings(const std::string& run_id,
                                                                 const std::string& version);
+  // The timings serialized without their run summary (see QueryEngine::get_timings_serialized()).
+  std::shared_ptr<const std::string> timings_bytes(const std::string& run_id,
+                                                   const std::string& version);
+  // The rebuilds cut to their roots (see QueryEngine::run_rebuild_roots()).
+  std::shared_ptr<const cargo_analysis::v1::RunRebuilds> rebuild_roots(const std::string& run_id,
+                                                                       const std::string& version);
 
   // Caches a result of the run at `version` (the run's results of another version are dropped).
   void put(const std::string& run_id,
@@ -39,6 +45,12 @@ public:
   void put(const std::string& run_id,
            const std::string& version,
            std::shared_ptr<const cargo_analysis::v1::RunTimings> timings);
+  void put_timings_bytes(const std::string& run_id,
+                         const std::string& version,
+                         std::shared_ptr<const std::string> bytes);
+  void put_rebuild_roots(const std::string& run_id,
+                         const std::string& version,
+                         std::shared_ptr<const cargo_analysis::v1::RunRebuilds> roots);
 
   struct Stats {
     uint64_t hits = 0;
@@ -54,6 +66,8 @@ private:
     std::string version;
     std::shared_ptr<const cargo_analysis::v1::RunRebuilds> rebuilds;
     std::shared_ptr<const cargo_analysis::v1::RunTimings> timings;
+    std::shared_ptr<const cargo_analysis::v1::RunRebuilds> rebuild_roots;
+    std::shared_ptr<const std::string> timings_bytes;
   };
   using Lru = std::list<Entry>; // most recently used first
 

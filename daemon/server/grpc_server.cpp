@@ -91,8 +91,8 @@ LocalCallTable GrpcServer::local_calls() {
                                             [&q](const auto& r) { return q.get_session(r); });
   t.add<v1::GetRebuildsRequest, v1::GetRebuildsResponse>(
       methods::k_get_rebuilds, [&q](const auto& r) { return q.get_rebuilds(r); });
-  t.add<v1::GetTimingsRequest, v1::GetTimingsResponse>(
-      methods::k_get_timings, [&q](const auto& r) { return q.get_timings(r); });
+  t.add_serialized<v1::GetTimingsRequest>(
+      methods::k_get_timings, [&q](const auto& r) { return q.get_timings_serialized(r); });
   t.add<v1::GetCriticalPathRequest, v1::GetCriticalPathResponse>(
       methods::k_get_critical_path, [&q](const auto& r) { return q.get_critical_path(r); });
   t.add<v1::DiffRequest, v1::DiffResponse>(methods::k_diff,

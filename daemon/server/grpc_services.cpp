@@ -151,6 +151,11 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
     resp.set_backfill_files_total(total);
     resp.set_backfill_files_done(done);
   }
+  if (m_info.reports_progress) {
+    auto [pending, computed] = m_info.reports_progress();
+    resp.set_reports_pending(pending);
+    resp.set_reports_computed(computed);
+  }
   return {};
 }
 

@@ -64,6 +64,7 @@ struct DaemonInfo {
   // Optional live figures from parts main owns (unset: not reported).
   std::function<cargo_analysis::v1::CorrelationStatus()> correlation;
   std::function<std::pair<uint64_t, uint64_t>()> backfill_progress; // (total, done)
+  std::function<std::pair<uint64_t, uint64_t>()> reports_progress;  // (pending, computed)
 };
 
 class AdminService final : public cargo_analysis::v1::Admin::CallbackService {

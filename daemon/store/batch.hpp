@@ -43,11 +43,27 @@ struct BatchOutcome {
   std::vector<bool> event_inserted;
 };
 
+// A report computed from a run's stored events (see daemon/query/report_precomputer.hpp), kept
+// so that asking for it later reads one row instead of decoding and analysing every event. It
+// is valid for the run's state it was computed from: `events` stored lines and `state`, and for
+// the analysis code of `format`; a reader ignores a row that does not match all three.
+struct StoredReport {
+  std::string run_id;
+  int kind = 0; // see daemon/query/report_precomputer.hpp
+  int format = 0;
+  uint64_t events = 0;
+  std::string state;
+  std::string body; // the serialized report message
+};
+
 struct Batch {
   std::string source; // for logs: "socket#3", "watcher", "grpc#1"
   std::vector<cargo_analysis::v1::Event> events;
   std::vector<RunFacts> facts; // applied after the events
   std::optional<FileCheckpoint> checkpoint;
+  // Stored (replacing the run's report of the same kind) after the rest; a report of a run that
+  // is not stored (collected meanwhile) is dropped.
+  std::vector<StoredReport> reports;
   // Called on the writer thread once the batch is committed (or failed). Keep it short.
   std::function<void(const Result<BatchOutcome>&)> on_done;
 };

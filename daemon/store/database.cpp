@@ -31,6 +31,9 @@ void Statement::bind_one(int i, std::string_view v) {
 void Statement::bind_one(int i, std::nullopt_t) {
   sqlite3_bind_null(m_stmt, i);
 }
+void Statement::bind_one(int i, Blob v) {
+  sqlite3_bind_blob(m_stmt, i, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+}
 
 Result<bool> Statement::step() {
   int rc = sqlite3_step(m_stmt);
@@ -63,6 +66,13 @@ std::string Statement::column_text(int col) const {
 }
 std::string_view Statement::column_text_view(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
+  if (p == nullptr) {
+    return {};
+  }
+  return {p, static_cast<size_t>(sqlite3_column_bytes(m_stmt, col))};
+}
+std::string_view Statement::column_blob_view(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(m_stmt, col));
   if (p == nullptr) {
     return {};
   }

@@ -26,6 +26,11 @@ namespace ca::store {
 
 class Database;
 
+// Bytes to bind as a BLOB (Statement::bind()), e.g. a serialized message.
+struct Blob {
+  std::string_view bytes;
+};
+
 class Statement {
 public:
   Statement(Database& db, sqlite3_stmt* stmt, std::string sql);
@@ -44,7 +49,8 @@ public:
     Statement* m_s;
   };
 
-  // Binds parameters 1..N in order and returns the guard that resets them.
+  // Binds parameters 1..N in order and returns the guard that resets them. Strings bind as
+  // TEXT; bytes that need not be UTF-8 (serialized messages) bind as a BLOB through Blob.
   template <class... Args> [[nodiscard]] ResetGuard bind(const Args&... args) {
     int i = 0;
     (bind_one(++i, args), ...);
@@ -60,6 +66,7 @@ public:
   double column_double(int col) const;
   std::string column_text(int col) const;
   std::string_view column_text_view(int col) const; // valid until the next step/reset
+  std::string_view column_blob_view(int col) const; // valid until the next step/reset
   bool column_is_null(int col) const;
 
   // Rows changed by the last run() (sqlite3_changes).
@@ -76,6 +83,7 @@ private:
   void bind_one(int i, const std::string& v) { bind_one(i, std::string_view(v)); }
   void bind_one(int i, const char* v) { bind_one(i, std::string_view(v)); }
   void bind_one(int i, std::nullopt_t);
+  void bind_one(int i, Blob v);
   template <class T> void bind_one(int i, const std::optional<T>& v) {
     if (v) {
       bind_one(i, *v);

@@ -137,6 +137,14 @@ Result<BatchOutcome> EventStore::apply(const Batch& batch) {
     auto g = s->bind(cp.path, cp.inode, cp.offset, cp.run_id, now_ms());
     CA_TRY(s->run());
   }
+  for (const StoredReport& r : batch.reports) {
+    CA_TRY_ASSIGN(Statement * s,
+                  m_db.prepare_cached("INSERT OR REPLACE INTO run_reports(run, kind, format, "
+                                      "events, state, body) SELECT id, ?2, ?3, ?4, ?5, ?6 "
+                                      "FROM runs WHERE run_id = ?1"));
+    auto g = s->bind(r.run_id, r.kind, r.format, r.events, r.state, Blob{r.body});
+    CA_TRY(s->run());
+  }
   return out;
 }
 

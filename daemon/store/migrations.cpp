@@ -136,6 +136,21 @@ UPDATE unit_trends SET (package_id, version) = (
     AND u.target_name = unit_trends.target_name AND u.target_kind = unit_trends.target_kind
     AND u.mode = unit_trends.mode LIMIT 1);
 )sql"},
+    // Reports computed from a run's events once it ended (daemon/query/report_precomputer.hpp),
+    // so that a report on any stored run reads one row instead of every event of the run. A row
+    // is used only while `format` (the analysis code's version), `events` and `state` match the
+    // run's; otherwise the report is computed again and the row replaced.
+    {3, R"sql(
+CREATE TABLE run_reports (
+  run     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  kind    INTEGER NOT NULL,
+  format  INTEGER NOT NULL,
+  events  INTEGER NOT NULL,
+  state   TEXT NOT NULL,
+  body    BLOB NOT NULL,
+  PRIMARY KEY (run, kind)
+);
+)sql"},
 };
 
 } // namespace

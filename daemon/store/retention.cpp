@@ -166,6 +166,7 @@ Result<void> delete_sessions(Database& db,
   CA_TRY_ASSIGN(out.events_deleted,
                 run_counting(db, "DELETE FROM events WHERE run IN (SELECT id FROM temp.gc_runs)"));
   CA_TRY(run_counting(db, "DELETE FROM units WHERE run IN (SELECT id FROM temp.gc_runs)"));
+  CA_TRY(run_counting(db, "DELETE FROM run_reports WHERE run IN (SELECT id FROM temp.gc_runs)"));
   CA_TRY_ASSIGN(out.runs_deleted,
                 run_counting(db, "DELETE FROM runs WHERE id IN (SELECT id FROM temp.gc_runs)"));
   out.sessions_deleted = p.sessions;

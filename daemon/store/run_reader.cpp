@@ -223,6 +223,39 @@ Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
   return out;
 }
 
+Result<std::optional<std::string>>
+RunReader::stored_report(const v1::RunSummary& run, int kind, int format) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT p.body FROM run_reports p JOIN runs r ON r.id = p.run "
+                                     "WHERE r.run_id = ?1 AND p.kind = ?2 AND p.format = ?3 "
+                                     "AND p.events = ?4 AND p.state = ?5"));
+  auto g = s->bind(run.run_id(), kind, format, run.events(), run.state());
+  CA_TRY_ASSIGN(bool row, s->step());
+  if (!row) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(std::string(s->column_blob_view(0)));
+}
+
+Result<std::vector<std::string>> RunReader::runs_without_reports(int kinds, int format) {
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT r.run_id FROM runs r WHERE r.state != 'in_progress' "
+                                     "AND (SELECT COUNT(*) FROM run_reports p WHERE p.run = r.id "
+                                     "AND p.format = ?2 AND p.events = r.events "
+                                     "AND p.state = r.state) < ?1 "
+                                     "ORDER BY r.start_unix_ms DESC, r.run_id DESC"));
+  auto g = s->bind(kinds, format);
+  std::vector<std::string> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    out.push_back(s->column_text(0));
+  }
+  return out;
+}
+
 Result<StoreCounts> RunReader::counts() {
   StoreCounts c;
   CA_TRY_ASSIGN(

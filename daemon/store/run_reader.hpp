@@ -140,6 +140,16 @@ public:
                              google::protobuf::Arena& arena,
                              std::span<const std::string_view> reasons = {});
 
+  // The body of the run's stored report of `kind` (see StoredReport) if one was computed by
+  // analysis code of `format` from exactly the run's current `events` and `state`; nullopt
+  // otherwise (none stored, or stale).
+  Result<std::optional<std::string>>
+  stored_report(const cargo_analysis::v1::RunSummary& run, int kind, int format);
+
+  // Ended runs without a current stored report of each of `kinds` kinds (see stored_report()),
+  // newest first: what a daemon whose analysis changed, or that stored none before, computes.
+  Result<std::vector<std::string>> runs_without_reports(int kinds, int format);
+
   Result<StoreCounts> counts();
 
   // Every checkpointed log file (the `sources` table), for the log watcher's back-fill.

@@ -29,8 +29,6 @@ namespace v1 = cargo_analysis::v1;
 
 namespace {
 
-constexpr std::size_t k_default_display_limit = 5;
-
 constexpr std::string_view k_header = "\x1b[1m\x1b[92m";
 constexpr std::string_view k_literal = "\x1b[1m\x1b[96m";
 constexpr std::string_view k_reset = "\x1b[0m";
@@ -90,21 +88,19 @@ std::string render_rebuilds(const v1::RunRebuilds& report, Verbosity verbosity, 
     return out;
   }
 
+  // The counts are the whole run's: the daemon sends only the roots shown (GetRebuildsRequest's
+  // `max_roots`), and their affected units only for `-vv` (`omit_affected`).
   const auto& roots = report.root_rebuilds();
-  const std::size_t root_count = static_cast<std::size_t>(roots.size());
-  std::size_t cascading = 0;
-  bool has_cascading = false;
-  for (const v1::RootRebuild& root : roots) {
-    cascading += static_cast<std::size_t>(root.affected_size());
-    has_cascading = has_cascading || root.affected_size() > 0;
-  }
+  const std::size_t root_count = report.root_count();
+  const std::size_t cascading = report.cascading();
+  const bool has_cascading = cascading > 0;
 
   out += h + "Rebuild impact:" + r + "\n";
   out += "  root rebuilds: " + std::to_string(root_count) + " unit" + plural(root_count) + "\n";
   out += "  cascading:     " + std::to_string(cascading) + " unit" + plural(cascading) + "\n\n";
 
   const std::size_t display_limit =
-      verbose ? root_count : std::min(k_default_display_limit, root_count);
+      verbose ? root_count : std::min(k_default_root_limit, root_count);
   const std::size_t truncated = root_count - display_limit;
   if (truncated > 0) {
     out += h + "Root rebuilds:" + r + " (top " + std::to_string(display_limit) + " of " +
@@ -113,15 +109,15 @@ std::string render_rebuilds(const v1::RunRebuilds& report, Verbosity verbosity, 
     out += h + "Root rebuilds:" + r + "\n";
   }
 
-  for (std::size_t i = 0; i < display_limit; ++i) {
+  for (std::size_t i = 0; i < display_limit && i < static_cast<std::size_t>(roots.size()); ++i) {
     const v1::RootRebuild& root = roots.Get(static_cast<int>(i));
     out += "  " + std::string(s.literal) + std::to_string(i) + ". " +
            styled_description(root.unit(), s) + ":" + r + " " + styled_reason(root, s) + "\n";
-    if (root.affected_size() == 0) {
+    if (root.affected_count() == 0) {
       out += "     impact: no cascading rebuilds\n";
       continue;
     }
-    const std::size_t count = static_cast<std::size_t>(root.affected_size());
+    const std::size_t count = root.affected_count();
     out +=
         "     impact: " + std::to_string(count) + " dependent unit" + plural(count) + " rebuilt\n";
     if (extra_verbose) {

@@ -140,6 +140,8 @@ std::string render_status(const v1::StatusResponse& s) {
     out += fmt::format("back-fill:  {} of {} log files\n", s.backfill_files_done(),
                        s.backfill_files_total());
   }
+  out += fmt::format("reports:    {} runs analysed and stored since start, {} waiting\n",
+                     s.reports_computed(), s.reports_pending());
   for (const auto& src : s.sources()) {
     out += fmt::format("source {}: {} accepted, {} rejected, {} producers cut off\n", src.name(),
                        src.lines_accepted(), src.lines_rejected(), src.producers_disconnected());

@@ -78,6 +78,13 @@ inline std::vector<cargo_analysis::v1::Event> decode_all(const std::vector<std::
   return out;
 }
 
+// A report request for `id` (a run id or a session id).
+template <class Request> Request request(const std::string& id) {
+  Request req;
+  req.set_id(id);
+  return req;
+}
+
 // A migrated database in a temp dir, filled batch by batch, queried through a QueryEngine.
 class CorpusDb {
 public:

@@ -21,12 +21,7 @@ namespace {
 namespace v1 = cargo_analysis::v1;
 using google::protobuf::util::MessageDifferencer;
 using test::CorpusDb;
-
-template <class Request> Request request(const std::string& id) {
-  Request req;
-  req.set_id(id);
-  return req;
-}
+using test::request;
 
 v1::RunRebuilds rebuilds(QueryEngine& engine, const std::string& id) {
   auto r = engine.get_rebuilds(request<v1::GetRebuildsRequest>(id));

@@ -586,6 +586,21 @@ TEST_F(CargoVariants, color_extra_verbose) {
             k_color_extra_verbose);
 }
 
+// What the client asks for without -v (5 roots, affected units counted, not listed) and with
+// -v (every root, counted) renders the same text as the full result: 48 roots, 43 hidden.
+TEST_F(CargoVariants, the_views_the_client_asks_for_render_cargos_text) {
+  v1::RunRebuilds top;
+  copy_rebuilds_view(m_report, RebuildsView{5, true}, top);
+  EXPECT_EQ(top.root_rebuilds_size(), 5);
+  EXPECT_EQ(top.root_count(), 48U);
+  EXPECT_EQ(render::render_rebuilds(top, Verbosity::normal, false), k_normal);
+  EXPECT_EQ(render::render_rebuilds(top, Verbosity::normal, true), k_color_normal);
+  v1::RunRebuilds all;
+  copy_rebuilds_view(m_report, RebuildsView{0, true}, all);
+  EXPECT_EQ(all.root_rebuilds_size(), 48);
+  EXPECT_EQ(render::render_rebuilds(all, Verbosity::verbose, false), k_verbose);
+}
+
 // The structure behind the text: counts, and every root carrying its typed reason.
 TEST_F(CargoVariants, structure) {
   EXPECT_EQ(m_report.units_rebuilt(), 47U);

@@ -80,6 +80,37 @@ TEST_P(CorpusRebuilds, extra_verbose_output_is_cargos) {
             golden("rebuilds-vv-"));
 }
 
+// The client asks for only what it shows (GetRebuildsRequest's max_roots and omit_affected):
+// each verbosity's view renders as the full result does, and holds no more than that needs.
+TEST_P(CorpusRebuilds, each_verbositys_view_renders_as_the_full_result) {
+  v1::RunRebuilds full = compute_rebuilds(m_events, m_summary);
+  for (Verbosity verbosity : {Verbosity::normal, Verbosity::verbose, Verbosity::extra_verbose}) {
+    RebuildsView view{static_cast<uint32_t>(render::roots_shown(verbosity)),
+                      !render::lists_affected(verbosity)};
+    v1::RunRebuilds cut;
+    copy_rebuilds_view(full, view, cut);
+    EXPECT_EQ(render::render_rebuilds(cut, verbosity, false),
+              render::render_rebuilds(full, verbosity, false))
+        << "verbosity " << static_cast<int>(verbosity);
+    EXPECT_EQ(render::render_rebuilds(cut, verbosity, true),
+              render::render_rebuilds(full, verbosity, true));
+    EXPECT_EQ(cut.root_count(), full.root_count());
+    EXPECT_EQ(cut.cascading(), full.cascading());
+    if (verbosity == Verbosity::normal) {
+      EXPECT_EQ(cut.root_rebuilds_size(), std::min(full.root_rebuilds_size(),
+                                                   static_cast<int>(render::k_default_root_limit)));
+    } else {
+      EXPECT_EQ(cut.root_rebuilds_size(), full.root_rebuilds_size());
+    }
+    for (int i = 0; i < cut.root_rebuilds_size(); ++i) {
+      const v1::RootRebuild& root = cut.root_rebuilds(i);
+      EXPECT_EQ(root.affected_count(), full.root_rebuilds(i).affected_count());
+      EXPECT_EQ(root.affected_size(), view.omit_affected ? 0 : root.affected_count());
+      EXPECT_EQ(root.unit().description(), full.root_rebuilds(i).unit().description());
+    }
+  }
+}
+
 TEST_P(CorpusRebuilds, counts_add_up_to_registered_units) {
   v1::RunRebuilds report = compute_rebuilds(m_events, m_summary);
   uint32_t registered = 0;

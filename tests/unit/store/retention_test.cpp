@@ -87,6 +87,7 @@ protected:
       b.facts.push_back(end);
       b.checkpoint =
           FileCheckpoint{logs[i].string(), 1000 + i, std::filesystem::file_size(logs[i]), run_id};
+      b.reports.push_back(StoredReport{run_id, 1, 1, b.events.size(), "completed", "report"});
       {
         Transaction tx(*m_db);
         auto r = store.apply(b);
@@ -134,6 +135,7 @@ protected:
   void expect_no_orphans() {
     EXPECT_EQ(count("SELECT COUNT(*) FROM units WHERE run NOT IN (SELECT id FROM runs)"), 0);
     EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE run NOT IN (SELECT id FROM runs)"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM run_reports WHERE run NOT IN (SELECT id FROM runs)"), 0);
   }
 
   GcOutcome collect(const RetentionPolicy& p) {
@@ -167,6 +169,7 @@ TEST_F(Retention, AgeLimitDeletesSessionsOlderThanItWhole) {
   EXPECT_EQ(o.sessions_kept, 3u);
   EXPECT_EQ(sessions(), (std::set<std::string>{"s2", "s3", "s4"}));
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs"), 6);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM run_reports"), 6);
   expect_no_orphans();
 }
 

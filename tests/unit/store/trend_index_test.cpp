@@ -148,7 +148,7 @@ INSERT INTO units(run, idx, package_id, name, version, target_name, target_kind,
    4.0),
   (1, 3, 'p#d@1.0.0', 'd', '1.0.0', 'd', 'lib', 'build', '', 'new', NULL, 0.5, 0.75);
 )sql"));
-  ASSERT_TRUE(migrate(db));
+  ASSERT_TRUE(migrate_to(db, 2));
   EXPECT_EQ(*db.query_int("PRAGMA user_version"), 2);
   EXPECT_EQ(roots(db), "1:env-var-changed\n3:fresh-build\n");
   EXPECT_EQ(*db.query_int("SELECT COUNT(*) FROM unit_trends"), 3);

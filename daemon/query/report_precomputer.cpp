@@ -1,0 +1,126 @@
+#include "daemon/query/report_precomputer.hpp"
+
+#include "daemon/query/query_engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace ca::query {
+
+ReportPrecomputer::ReportPrecomputer(QueryEngine& engine, store::Writer& writer)
+    : m_engine(engine), m_writer(writer), m_thread([this] { loop(); }) {}
+
+ReportPrecomputer::~ReportPrecomputer() {
+  stop();
+}
+
+void ReportPrecomputer::run_ended(std::string run_id) {
+  push(std::move(run_id));
+}
+
+Result<size_t> ReportPrecomputer::catch_up(store::ReaderPool& readers) {
+  CA_TRY_ASSIGN(auto reader, readers.lease());
+  CA_TRY_ASSIGN(auto runs, reader->runs_without_reports(k_stored_kinds, k_report_format));
+  for (std::string& run_id : runs) {
+    push(std::move(run_id));
+  }
+  return runs.size();
+}
+
+void ReportPrecomputer::store(store::StoredReport report) {
+  push(std::move(report));
+}
+
+void ReportPrecomputer::push(Work work) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) {
+      return; // the reports are computed when first asked for, and stored then
+    }
+    m_queue.push_back(std::move(work));
+    ++m_stats.pending;
+  }
+  m_cv.notify_one();
+}
+
+void ReportPrecomputer::stop() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_cv.notify_all();
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
+}
+
+void ReportPrecomputer::flush() {
+  std::unique_lock lock(m_mutex);
+  m_idle.wait(lock, [this] { return (m_queue.empty() && !m_busy) || m_exited; });
+  lock.unlock();
+  m_writer.flush();
+}
+
+ReportPrecomputer::Stats ReportPrecomputer::stats() const {
+  std::lock_guard lock(m_mutex);
+  return m_stats;
+}
+
+void ReportPrecomputer::loop() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_cv.wait(lock, [this] { return !m_queue.empty() || m_stopping; });
+    if (m_queue.empty()) {
+      break; // stopping, and nothing left
+    }
+    // Everything queued now, as one batch for the writer: a back-fill ends hundreds of runs in
+    // a row, and one transaction stores all their reports.
+    std::deque<Work> work;
+    work.swap(m_queue);
+    m_busy = true;
+    const bool stopping = m_stopping; // then only store what is computed: never hold up a stop
+    lock.unlock();
+
+    store::Batch batch;
+    batch.source = "reports";
+    uint64_t computed = 0;
+    uint64_t failed = 0;
+    for (Work& item : work) {
+      if (auto* report = std::get_if<store::StoredReport>(&item)) {
+        batch.reports.push_back(std::move(*report));
+        continue;
+      }
+      if (stopping) {
+        continue;
+      }
+      // Computing stores through store(): those reports join the next batch.
+      auto done = m_engine.precompute(std::get<std::string>(item));
+      if (done) {
+        ++computed;
+      } else {
+        ++failed;
+        spdlog::warn("reports of run {}: {}", std::get<std::string>(item), done.error().message);
+      }
+    }
+    const uint64_t stored = batch.reports.size();
+    if (!batch.reports.empty()) {
+      m_writer.submit(std::move(batch)); // the rows are a cache: a failed commit loses nothing
+    }
+
+    lock.lock();
+    m_busy = false;
+    m_stats.pending -= work.size();
+    m_stats.computed += computed;
+    m_stats.failed += failed;
+    m_stats.stored += stored;
+    if (m_queue.empty()) {
+      m_idle.notify_all();
+    }
+  }
+  m_busy = false;
+  m_exited = true;
+  m_idle.notify_all();
+}
+
+} // namespace ca::query
