@@ -18,6 +18,7 @@
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -90,6 +91,7 @@ private:
   std::deque<Work> m_queue;
   bool m_busy = false;
   bool m_stopping = false;
+  std::atomic<bool> m_stop_requested{false}; // m_stopping, read between two runs' computations
   bool m_exited = false;
   Stats m_stats;
   std::thread m_thread;
