@@ -10,6 +10,7 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 
@@ -218,6 +219,10 @@ template <class Message> struct Computed {
   bool current = false;
 };
 
+// The cancellation flag of the precompute() running on this thread, if any: read by
+// from_events(), so that a stopping daemon does not wait for a huge run to be decoded.
+thread_local const std::atomic<bool>* t_cancel = nullptr;
+
 // `compute` over the lines of `reasons` of the run (see RunReader::events()).
 template <class Message, class Compute>
 Result<Computed<Message>> from_events(store::RunReader& reader,
@@ -225,7 +230,7 @@ Result<Computed<Message>> from_events(store::RunReader& reader,
                                       std::span<const std::string_view> reasons,
                                       Compute compute) {
   google::protobuf::Arena arena(arena_options());
-  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, reasons));
+  CA_TRY_ASSIGN(auto events, reader.events(run.run_id(), arena, reasons, t_cancel));
   Computed<Message> out{make_arena_message<Message>(), events.stored == run.events()};
   compute(events.events, run, *out.result);
   return out;
@@ -344,7 +349,13 @@ Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::Ru
       });
 }
 
-Result<void> QueryEngine::precompute(const std::string& run_id) {
+Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomic<bool>* cancel) {
+  struct CancelScope {
+    explicit CancelScope(const std::atomic<bool>* flag) { t_cancel = flag; }
+    ~CancelScope() { t_cancel = nullptr; }
+    CancelScope(const CancelScope&) = delete;
+    CancelScope& operator=(const CancelScope&) = delete;
+  } scope(cancel);
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto run, reader->run(run_id));
   if (run.state() == "in_progress") {

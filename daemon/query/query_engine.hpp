@@ -8,6 +8,7 @@
 #include "daemon/store/run_reader.hpp"
 #include "shared/error.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -69,8 +70,9 @@ public:
   void set_persist(Persist persist) { m_persist = std::move(persist); }
 
   // Computes the reports of an ended run that are not stored yet (handing them to the persist
-  // hook), and keeps them in the result cache. Does nothing for a run in progress.
-  Result<void> precompute(const std::string& run_id);
+  // hook), and keeps them in the result cache. Does nothing for a run in progress. A set
+  // `cancel` ends the reading of the run's events early, with an `unavailable` error.
+  Result<void> precompute(const std::string& run_id, const std::atomic<bool>* cancel = nullptr);
 
 private:
   // The runs an `id` names (a run id: that run; a session id: every run of the session), or the

@@ -104,9 +104,11 @@ void ReportPrecomputer::loop() {
         continue; // only store what is computed: a catch-up of many runs never holds up a stop
       }
       // Computing stores through store(): those reports join the next batch.
-      auto done = m_engine.precompute(std::get<std::string>(item));
+      auto done = m_engine.precompute(std::get<std::string>(item), &m_stop_requested);
       if (done) {
         ++computed;
+      } else if (m_stop_requested.load(std::memory_order_relaxed)) {
+        continue; // cut short by stop(): computed when first asked for
       } else {
         ++failed;
         spdlog::warn("reports of run {}: {}", std::get<std::string>(item), done.error().message);

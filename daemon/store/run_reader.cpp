@@ -198,7 +198,8 @@ Result<std::vector<v1::Event>> RunReader::events(const std::string& run_id) {
 
 Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
                                                  google::protobuf::Arena& arena,
-                                                 std::span<const std::string_view> reasons) {
+                                                 std::span<const std::string_view> reasons,
+                                                 const std::atomic<bool>* cancel) {
   CA_TRY_ASSIGN(Statement * s,
                 m_db->prepare_cached("SELECT e.reason, e.raw FROM events e "
                                      "JOIN runs r ON r.id = e.run WHERE r.run_id = ?1 "
@@ -211,6 +212,9 @@ Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
       break;
     }
     ++out.stored;
+    if (cancel != nullptr && out.stored % 1024 == 0 && cancel->load(std::memory_order_relaxed)) {
+      return unexpected(ErrorCode::unavailable, "reading run " + run_id + ": cancelled");
+    }
     if (!reasons.empty() &&
         std::find(reasons.begin(), reasons.end(), s->column_text_view(0)) == reasons.end()) {
       continue;

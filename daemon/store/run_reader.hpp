@@ -8,6 +8,7 @@
 #include "daemon/store/database.hpp"
 #include "shared/codec/event_decoder.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -136,9 +137,12 @@ public:
     std::vector<const cargo_analysis::v1::Event*> events;
     uint64_t stored = 0;
   };
+  // A set `cancel` ends the read early with an `unavailable` error (a daemon that stops does not
+  // wait for a run of hundreds of thousands of lines to be decoded).
   Result<ArenaEvents> events(const std::string& run_id,
                              google::protobuf::Arena& arena,
-                             std::span<const std::string_view> reasons = {});
+                             std::span<const std::string_view> reasons = {},
+                             const std::atomic<bool>* cancel = nullptr);
 
   // The body of the run's stored report of `kind` (see StoredReport) if one was computed by
   // analysis code of `format` from exactly the run's current `events` and `state`; nullopt
