@@ -133,23 +133,33 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
-  auto r = call<v1::GetTimingsResponse>(ctx, methods::k_get_timings, req);
+  // A report of a few hundred units is some ten thousand strings: parsed onto an arena.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 256 * 1024;
+  arena_options.max_block_size = 1024 * 1024;
+  google::protobuf::Arena arena(arena_options);
+  auto connected = ctx.daemon();
+  if (!connected) {
+    return report_failure(ctx, connected.error());
+  }
+  auto r = (*connected)->call<v1::GetTimingsResponse>(arena, methods::k_get_timings, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
+  const v1::GetTimingsResponse& resp = **r;
   if (o.format == "json") {
-    ctx.print_json(*r);
+    ctx.print_json(resp);
     return;
   }
   if (o.format == "text") {
-    for (const auto& run : r->runs()) {
+    for (const auto& run : resp.runs()) {
       std::cout << render::render_timings_text(run, ctx.use_color());
     }
     return;
   }
-  for (const auto& run : r->runs()) {
+  for (const auto& run : resp.runs()) {
     std::filesystem::path path = o.output;
-    if (path.empty() || r->runs_size() > 1) {
+    if (path.empty() || resp.runs_size() > 1) {
       std::filesystem::path dir = std::filesystem::current_path();
       std::error_code ec;
       if (!run.run().target_dir().empty() &&
