@@ -4,9 +4,10 @@
 // protobuf's printer serializes the message, parses the bytes back against a google.protobuf.Type
 // built from the descriptors and writes through one or two object-writer layers (a tree of nodes
 // with always_print); for the timings of corpus C (242 units) that is ~5.5 ms with the CLI's
-// options, most of a command, and ~1.8 ms compact. We walk the message with reflection and
-// append to one string (~0.45 ms and ~0.4 ms, -O2), copying the printer's rules where they are
-// surprising:
+// options, most of a command, and ~1.8 ms compact. We walk the message with reflection (a plan
+// of each message type's fields, cached per descriptor of the generated pool), append to one
+// string and print common doubles by exact integer arithmetic (~0.4 ms and ~0.35 ms, -O2;
+// bench_render), copying the printer's rules where they are surprising:
 // - Without `always_print_primitive_fields` fields come in field-number order (the order of the
 //   serialized bytes), and only fields that are serialized: non-default scalars (a double by its
 //   bits, so -0.0 counts), non-empty repeated fields, set messages, set oneof members and proto3
