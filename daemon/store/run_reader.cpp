@@ -62,6 +62,19 @@ void fill_summary(const Statement& s, v1::RunSummary& r) {
   r.set_events(static_cast<uint64_t>(s.column_int(22)));
 }
 
+// Column 0 of every row `s` (bound) yields, as text.
+Result<std::vector<std::string>> first_column_texts(Statement& s) {
+  std::vector<std::string> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s.step());
+    if (!row) {
+      break;
+    }
+    out.push_back(s.column_text(0));
+  }
+  return out;
+}
+
 } // namespace
 
 std::string display_command(const std::vector<std::string>& argv) {
@@ -130,15 +143,7 @@ Result<std::vector<std::string>> RunReader::recent_sessions(const std::string& w
                            "HAVING ?1 = '' OR first_workspace = ?1 "
                            "ORDER BY first_start DESC, session_id DESC LIMIT ?2"));
   auto g = s->bind(workspace_root, static_cast<int64_t>(limit));
-  std::vector<std::string> out;
-  for (;;) {
-    CA_TRY_ASSIGN(bool row, s->step());
-    if (!row) {
-      break;
-    }
-    out.push_back(s->column_text(0));
-  }
-  return out;
+  return first_column_texts(*s);
 }
 
 Result<std::string> RunReader::newest_run(const std::string& workspace_root) {
@@ -249,15 +254,7 @@ Result<std::vector<std::string>> RunReader::runs_without_reports(int kinds, int 
                                      "AND p.state = r.state) < ?1 "
                                      "ORDER BY r.start_unix_ms DESC, r.run_id DESC"));
   auto g = s->bind(kinds, format);
-  std::vector<std::string> out;
-  for (;;) {
-    CA_TRY_ASSIGN(bool row, s->step());
-    if (!row) {
-      break;
-    }
-    out.push_back(s->column_text(0));
-  }
-  return out;
+  return first_column_texts(*s);
 }
 
 Result<StoreCounts> RunReader::counts() {
