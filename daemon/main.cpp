@@ -382,9 +382,9 @@ int main(int argc, char** argv) {
     auto c = watcher->counters();
     auto p = watcher->progress();
     spdlog::info("watcher: {} log files read ({} of {} back-filled), {} runs ended, {} failed, "
-                 "{} not cargo logs, {} deleted, {} replaced",
+                 "{} not cargo logs, {} deleted, {} replaced, {} written over",
                  c.files_seen, p.files_done, p.files_total, c.runs_ended, c.files_failed,
-                 c.files_abandoned, c.files_deleted, c.files_replaced);
+                 c.files_abandoned, c.files_deleted, c.files_replaced, c.files_rewritten);
   }
   (*server)->shutdown(std::chrono::seconds(2));
   io.stop();

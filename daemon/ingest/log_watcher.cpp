@@ -34,6 +34,8 @@ constexpr std::string_view k_suffix = ".jsonl";
 // transaction, small enough that a back-fill of a huge log shows progress and bounded memory.
 constexpr size_t k_batch_lines = 4096;
 constexpr size_t k_read_chunk = 256 * 1024;
+// How much of a log's start is kept to notice it written over: past the first line's timestamp.
+constexpr size_t k_head_bytes = 160;
 // Back-fill progress is logged every this many files.
 constexpr uint64_t k_progress_every = 500;
 // Files drained at once by a scan: enough to keep the decoder and the writer both busy.
@@ -127,6 +129,8 @@ struct TailedFile {
   bool abandoned = false;          // not a cargo log
   bool skipping_long_line = false; // inside a line over the size limit
   bool end_known = false;          // the store has its end and no event came after it
+  bool rewritten = false;          // written over in place by another writer; read no more
+  std::string head;                // its first bytes as read, to notice them overwritten
   bool announced = false;          // its run row exists (created from the name if need be)
 
   const std::string& checkpoint_run_id() const { return run_id.empty() ? name_run_id : run_id; }
@@ -194,10 +198,11 @@ WatcherProgress LogWatcher::progress() const {
 
 WatcherCounters LogWatcher::counters() const {
   const auto& c = m_counters;
-  return WatcherCounters{
-      c.files_seen.load(),      c.runs_ended.load(),    c.files_failed.load(),
-      c.files_abandoned.load(), c.files_deleted.load(), c.files_replaced.load(),
-      c.lock_still_held.load(), c.batches.load(),       c.queue_overflows.load()};
+  return WatcherCounters{c.files_seen.load(),      c.runs_ended.load(),
+                         c.files_failed.load(),    c.files_abandoned.load(),
+                         c.files_deleted.load(),   c.files_replaced.load(),
+                         c.files_rewritten.load(), c.lock_still_held.load(),
+                         c.batches.load(),         c.queue_overflows.load()};
 }
 
 void LogWatcher::load_checkpoints() {
@@ -503,6 +508,37 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
   f->busy = false;
 }
 
+// Cargo names a log after its run id: a hash of the workspace root and the start time to the
+// millisecond. Two builds of one workspace started within the same millisecond share it; the
+// second waits for the first's lock, then writes its own lines over the first's from byte 0
+// (cargo opens without truncating). Read on from the old offset, that is the middle of another
+// run's line under the first run's id. What was read is checked to still be there: the first
+// bytes as read (they hold the first line's nanosecond timestamp, which differs), or after a
+// restart, when those were not kept, the newline that must end the last line read.
+bool LogWatcher::rewritten_in_place(int fd, TailedFile& f) {
+  if (f.offset == 0 || f.skipping_long_line || f.checkpoint_run_id().empty()) {
+    return false; // nothing read yet, or a file that never was a cargo log
+  }
+  const bool known = !f.head.empty();
+  std::string now(known ? f.head.size() : std::min<uint64_t>(f.offset, k_head_bytes), '\0');
+  ssize_t n = ::pread(fd, now.data(), now.size(), 0);
+  if (n != static_cast<ssize_t>(now.size())) {
+    return false; // a read error shows in the read that follows
+  }
+  if (known) {
+    return now != f.head;
+  }
+  char last = 0;
+  if (::pread(fd, &last, 1, static_cast<off_t>(f.offset - 1)) != 1) {
+    return false;
+  }
+  if (last != '\n') {
+    return true;
+  }
+  f.head = std::move(now);
+  return false;
+}
+
 asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finish) {
   UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
@@ -537,10 +573,22 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     f->line_no_known = true;
     f->run_id.clear();
     f->ingestor.reset();
-    f->abandoned = f->skipping_long_line = f->end_known = f->announced = false;
+    f->abandoned = f->skipping_long_line = f->end_known = f->announced = f->rewritten = false;
+    f->head.clear();
   }
   f->inode = inode;
-  if (f->abandoned) {
+  if (f->abandoned || f->rewritten) {
+    co_return;
+  }
+  if (rewritten_in_place(fd.get(), *f)) {
+    f->rewritten = true;
+    f->ingestor.reset();
+    ++m_counters.files_rewritten;
+    spdlog::warn("watcher: {} was written over from its first byte after {} lines had been "
+                 "read; another cargo of the same workspace got the same run id `{}` (it started "
+                 "in the same millisecond) and reused the file. The run stored is the first; "
+                 "the file is not read further",
+                 f->path.string(), f->line_no, f->checkpoint_run_id());
     co_return;
   }
   if (!f->ingestor) {
@@ -584,6 +632,9 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       if (n == 0) {
         eof = true;
         break;
+      }
+      if (pos + buf.size() == 0) {
+        f->head.assign(chunk.data(), std::min<size_t>(static_cast<size_t>(n), k_head_bytes));
       }
       buf.append(chunk.data(), static_cast<size_t>(n));
       size_t start = 0;

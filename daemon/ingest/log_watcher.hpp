@@ -92,6 +92,7 @@ struct WatcherCounters {
   uint64_t files_abandoned = 0; // not cargo logs: too many rejected lines in a row
   uint64_t files_deleted = 0;   // deleted or moved away while tailed
   uint64_t files_replaced = 0;  // another file under the same name (inode change), or shrunk
+  uint64_t files_rewritten = 0; // written over in place by a second cargo with the same run id
   uint64_t lock_still_held = 0; // closed by a writer while the lock stayed held (in progress)
   uint64_t batches = 0;         // batches committed
   uint64_t queue_overflows = 0; // inotify IN_Q_OVERFLOW (a full re-scan followed)
@@ -155,6 +156,8 @@ private:
   void wake(const std::shared_ptr<TailedFile>& f);
   void forget(const std::filesystem::path& path, const char* why);
   void fail(TailedFile& f, const std::string& what);
+  // Whether the bytes before `f.offset` are no longer the ones read (see the .cpp).
+  bool rewritten_in_place(int fd, TailedFile& f);
 
   Options m_options;
   store::Writer& m_writer;
@@ -175,7 +178,8 @@ private:
   std::atomic<uint64_t> m_files_done{0};
   struct AtomicCounters {
     std::atomic<uint64_t> files_seen{0}, runs_ended{0}, files_failed{0}, files_abandoned{0},
-        files_deleted{0}, files_replaced{0}, lock_still_held{0}, batches{0}, queue_overflows{0};
+        files_deleted{0}, files_replaced{0}, files_rewritten{0}, lock_still_held{0}, batches{0},
+        queue_overflows{0};
   } m_counters;
 };
 

@@ -50,6 +50,17 @@ std::vector<std::string> lines_of(std::string_view text) {
   return out;
 }
 
+// `text`'s lines with run id `from` changed to `to`, as if another run of that id wrote them.
+std::string retag(const std::string& text, std::string_view from, std::string_view to) {
+  std::string out;
+  for (auto& line : lines_of(text)) {
+    auto at = line.find(from);
+    EXPECT_NE(at, std::string::npos) << line;
+    out += line.replace(at, from.size(), to) + "\n";
+  }
+  return out;
+}
+
 void write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -510,19 +521,8 @@ TEST_F(LogWatcherTest, FileReplacedUnderItsNameIsReadFromTheStart) {
   start();
   const auto path = log_path(k_made_up);
   // Two logs of the same (made-up) run id, the second renamed over the first.
-  auto retag = [](const std::string& text) {
-    std::string out;
-    for (auto& line : lines_of(text)) {
-      auto at = line.find(k_noop);
-      if (at == std::string::npos) {
-        at = line.find(k_touch);
-      }
-      out += line.replace(at, std::string(k_made_up).size(), k_made_up) + "\n";
-    }
-    return out;
-  };
-  const std::string first = retag(corpus(k_noop));
-  const std::string second = retag(corpus(k_touch));
+  const std::string first = retag(corpus(k_noop), k_noop, k_made_up);
+  const std::string second = retag(corpus(k_touch), k_touch, k_made_up);
   write_file(path, first);
   ASSERT_TRUE(eventually([&] { return ended(k_made_up); }));
   EXPECT_EQ(events(k_made_up), 181);
@@ -555,6 +555,55 @@ TEST_F(LogWatcherTest, FileReplacedWhileStoppedIsReadFromTheStartAtBackFill) {
   EXPECT_EQ(stored_lines(k_clean), lines_of(corpus(k_clean)));
 }
 
+// Two cargos of one workspace started in the same millisecond share a run id, so a log file: the
+// second waits for the first's lock and writes its own lines over the first's from byte 0.
+TEST_F(LogWatcherTest, LogWrittenOverBySecondCargoOfTheSameRunIdKeepsTheFirstRunWhole) {
+  start();
+  const auto path = log_path(k_noop);
+  const std::string first = corpus(k_noop);
+  const std::string second = retag(corpus(k_touch), k_touch, k_noop);
+  ASSERT_GT(second.size(), first.size()); // so that there is more to read past the first
+  {
+    FakeCargo cargo(path);
+    cargo.write(first);
+  }
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  const auto stored = stored_lines(k_noop);
+  ASSERT_EQ(stored, lines_of(first));
+  {
+    FakeCargo cargo(path); // opens without truncating, as cargo does
+    cargo.write(second);
+  }
+  ASSERT_TRUE(eventually([&] { return m_watcher->counters().files_rewritten == 1; }));
+  // Another log after it, stored in order, shows the watcher went on and is done with the first.
+  write_file(log_path(k_clean), corpus(k_clean));
+  ASSERT_TRUE(eventually([&] { return ended(k_clean); }));
+  EXPECT_EQ(stored_lines(k_noop), stored); // no fragment, no line of the second run mixed in
+  EXPECT_EQ(state(k_noop), "completed");
+  EXPECT_EQ(watcher_stats().lines_rejected, 0u);
+}
+
+TEST_F(LogWatcherTest, LogWrittenOverWhileStoppedIsNoticedAtBackFill) {
+  start();
+  const auto path = log_path(k_noop);
+  const std::string first = corpus(k_noop);
+  const std::string second = retag(corpus(k_touch), k_touch, k_noop);
+  // After a restart the first bytes read are not known; the line before the offset must end it.
+  ASSERT_NE(second[first.size() - 1], '\n');
+  write_file(path, first);
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  stop();
+  {
+    FakeCargo cargo(path);
+    cargo.write(second);
+  }
+  open_writer();
+  start();
+  ASSERT_TRUE(eventually([&] { return m_watcher->counters().files_rewritten == 1; }));
+  EXPECT_EQ(stored_lines(k_noop), lines_of(first));
+  EXPECT_EQ(watcher_stats().lines_rejected, 0u);
+}
+
 TEST_F(LogWatcherTest, NewFileHookGetsPathAndInodeOnCreate) {
   std::mutex mutex;
   std::vector<std::pair<fs::path, uint64_t>> calls;
@@ -578,15 +627,6 @@ TEST_F(LogWatcherTest, NewFileHookGetsPathAndInodeOnCreate) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].first, log_path(k_noop));
   EXPECT_EQ(calls[0].second, static_cast<uint64_t>(st.st_ino));
-}
-
-// Gives `text`, a log of `from`, the run id `to` (same length).
-std::string retag(const std::string& text, const std::string& from, const std::string& to) {
-  std::string out;
-  for (auto& line : lines_of(text)) {
-    out += line.replace(line.find(from), from.size(), to) + "\n";
-  }
-  return out;
 }
 
 TEST_F(LogWatcherTest, CloseToQueryableLatency) {
