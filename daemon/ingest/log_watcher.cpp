@@ -589,6 +589,26 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
                  "in the same millisecond) and reused the file. The run stored is the first; "
                  "the file is not read further",
                  f->path.string(), f->line_no, f->checkpoint_run_id());
+    if (!f->end_known) {
+      // The second cargo got the file when the first let go of it: the first had ended, maybe
+      // before its end was seen.
+      store::Batch batch;
+      batch.source = k_counter;
+      store::RunFacts facts;
+      facts.run_id = f->checkpoint_run_id();
+      facts.ended = true;
+      batch.facts.push_back(std::move(facts));
+      batch.checkpoint =
+          store::FileCheckpoint{f->path.string(), inode, f->offset, f->checkpoint_run_id()};
+      auto r = co_await commit(m_writer, std::move(batch));
+      if (!r) {
+        spdlog::error("watcher: could not store the end of {}: {}", f->path.string(),
+                      r.error().message);
+        co_return;
+      }
+      f->end_known = true;
+      ++m_counters.runs_ended;
+    }
     co_return;
   }
   if (!f->ingestor) {

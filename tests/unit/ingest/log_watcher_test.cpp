@@ -583,6 +583,36 @@ TEST_F(LogWatcherTest, LogWrittenOverBySecondCargoOfTheSameRunIdKeepsTheFirstRun
   EXPECT_EQ(watcher_stats().lines_rejected, 0u);
 }
 
+// The same, when the second cargo takes the lock before the watcher saw the first end: the first
+// closes while the second holds the lock, so the watcher cannot tell them apart until the second
+// writes. The first run still ends.
+TEST_F(LogWatcherTest, LogWrittenOverBeforeTheFirstRunsEndWasSeenEndsThatRun) {
+  start();
+  const auto path = log_path(k_noop);
+  const std::string first = corpus(k_noop);
+  const std::string second = retag(corpus(k_touch), k_touch, k_noop);
+  int x = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(x, 0) << std::strerror(errno);
+  ASSERT_EQ(::flock(x, LOCK_EX), 0);
+  write_all(x, first);
+  ASSERT_TRUE(eventually([&] { return events(k_noop) == 181; }));
+  int y = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(y, 0) << std::strerror(errno);
+  ASSERT_EQ(::flock(x, LOCK_UN), 0);
+  ASSERT_EQ(::flock(y, LOCK_EX), 0);
+  ::close(x);
+  ASSERT_TRUE(eventually([&] { return m_watcher->counters().lock_still_held == 1; }));
+  EXPECT_EQ(state(k_noop), "in_progress");
+  write_all(y, second);
+  ASSERT_TRUE(eventually([&] { return m_watcher->counters().files_rewritten == 1; }));
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  ::flock(y, LOCK_UN);
+  ::close(y);
+  EXPECT_EQ(state(k_noop), "completed");
+  EXPECT_EQ(stored_lines(k_noop), lines_of(first));
+  EXPECT_EQ(watcher_stats().lines_rejected, 0u);
+}
+
 TEST_F(LogWatcherTest, LogWrittenOverWhileStoppedIsNoticedAtBackFill) {
   start();
   const auto path = log_path(k_noop);
