@@ -44,7 +44,11 @@ std::string absolute(const std::string& dir) {
 void report_failure(ClientContext& ctx, const Error& e) {
   if (e.code == ErrorCode::not_found) {
     bool unknown_id = e.message.rfind("session `", 0) == 0;
-    ctx.fail(e, unknown_id ? k_unknown_id_note : k_no_sessions_note);
+    if (e.message.rfind("no timing data", 0) == 0) {
+      ctx.fail(e); // the run is known; it just built nothing
+    } else {
+      ctx.fail(e, unknown_id ? k_unknown_id_note : k_no_sessions_note);
+    }
   } else if (e.code == ErrorCode::unavailable) {
     ctx.fail(e);
   } else {

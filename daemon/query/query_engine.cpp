@@ -27,6 +27,22 @@ std::string workspace_context(const std::string& dir) {
   return dir.empty() ? std::string() : " for workspace at `" + dir + "`";
 }
 
+// The runs a timings report shows. Cargo's `report timings` fails on a log without a unit
+// ("no timing data found in log": `cargo build -p no-such-package` logs the build's start and
+// its resolution, then fails): runs that ended without registering a unit are left out (a run
+// in progress may still register some), and a request left with no run fails the same way.
+Result<std::vector<v1::RunSummary>> with_timing_data(std::vector<v1::RunSummary> runs,
+                                                     const std::string& id) {
+  std::string asked = !id.empty() ? id : runs.empty() ? std::string() : runs.front().run_id();
+  std::erase_if(runs, [](const v1::RunSummary& run) {
+    return run.units_total() == 0 && run.state() != "in_progress";
+  });
+  if (runs.empty()) {
+    return unexpected(ErrorCode::not_found, "no timing data found in `" + asked + "`");
+  }
+  return runs;
+}
+
 // A run as its analysis sees it, and the cache version of that: the whole summary, since the
 // analysis copies it into its result (and reads `workspace_root`), and its `events` count and
 // `state` change with every stored line and when the run ends. Depth is left out: it is where
@@ -389,7 +405,8 @@ Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsR
 
 Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequest& req) {
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto resolved, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(resolved), req.id()));
   v1::GetTimingsResponse resp;
   for (const auto& run : runs) {
     CA_TRY_ASSIGN(auto result, run_timings(*reader, run));
@@ -426,7 +443,8 @@ void append_length_delimited(std::string& out,
 
 Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequest& req) {
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto resolved, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(resolved), req.id()));
   constexpr uint32_t k_response_runs = v1::GetTimingsResponse::kRunsFieldNumber;
   constexpr uint32_t k_timings_run = v1::RunTimings::kRunFieldNumber;
   std::string out;
