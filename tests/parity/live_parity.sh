@@ -214,7 +214,20 @@ fn main() {
 }
 EOF
 mkdir -p "$ws/app/src/bin"
-echo 'fn main() { println!("{}", mid::greeting()); }' >"$ws/app/src/bin/app-tool.rs"
+# app-tool runs a nested cargo when asked (as an xtask would).
+cat >"$ws/app/src/bin/app-tool.rs" <<'EOF'
+fn main() {
+    println!("{}", mid::greeting());
+    if let Ok(manifest) = std::env::var("NESTED_BUILD") {
+        let cargo = std::env::var("CARGO").unwrap();
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--manifest-path", &manifest])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+EOF
 # A build script whose rerun-if-changed file does not exist: cargo reruns it every build.
 cat >"$ws/always/Cargo.toml" <<'EOF'
 [package]
@@ -404,6 +417,37 @@ rc=0; wait "$cargo_pid" || rc=$?
 printf '%2d  %-60s exit %d\n' "$step" "cargo build (SIGTERM to its group after 4s)" "$rc"
 sleep 0.05
 c -- build                                     # after the interrupted one
+c NESTED_BUILD="$ws/nested/Cargo.toml" -- run --bin app-tool  # a cargo inside a cargo
+touch "$ws/nested/src/main.rs"
+c NESTED_BUILD="$ws/nested/Cargo.toml" -- run --bin app-tool  # ... that builds something
+c RUSTDOCFLAGS=--cfg=docflag -- doc --no-deps  # rustdoc flags changed
+printf '\n[profile.fast]\ninherits = "release"\n' >>"$ws/Cargo.toml"
+c -- build --profile fast                      # a custom profile
+cat >>"$ws/app/Cargo.toml" <<'EOF'
+
+[[example]]
+name = "exlib"
+crate-type = ["rlib"]
+EOF
+echo 'pub fn exlib() {}' >"$ws/app/examples/exlib.rs"
+c -- build --examples                          # a library example
+mkdir -p "$ws/nover/src"
+printf '[package]\nname = "nover"\nedition = "2021"\n' >"$ws/nover/Cargo.toml"
+echo 'pub fn nover() {}' >"$ws/nover/src/lib.rs"
+sed -i 's/"always"\]/"always", "nover"]/' "$ws/Cargo.toml"
+c -- build                                     # a member without a version
+append nover/src/lib.rs 'pub fn nover2() {}'
+c -- build                                     # ... rebuilt
+# Two workspaces building at once.
+touch "$ws/leaf/src/lib.rs" "$ws/nested/src/main.rs"
+(cd "$ws" && env "${analysis_env[@]}" cargo build) >"$tmp/step-par-1.log" 2>&1 &
+par1=$!
+sleep 0.01
+(cd "$ws/nested" && env "${analysis_env[@]}" cargo build) >"$tmp/step-par-2.log" 2>&1 &
+par2=$!
+wait "$par1" "$par2" || true
+echo "    two workspaces at once"
+c LEAF_SLEEP=61 LEAF_MODE=slow -- build        # over a minute: total time with minutes
 
 fi # REUSE
 
@@ -454,6 +498,8 @@ for id in "${run_ids[@]}"; do
   cp "$html" "$out/cargo-timings-$id.html" 2>/dev/null || true
   ours_report timings --id "$id" --format html -o "$out/ours-timings-$id.html" >/dev/null 2>&1 || true
 done
+dir="$ws"
+ours_report sessions --all --limit 1000 --format json >"$out/ours-sessions-all.json" 2>&1 || true
 # `report sessions`, and `report rebuilds` without an id (the newest run of the workspace), in
 # each workspace that has runs and in a member's directory.
 n=0
@@ -642,17 +688,33 @@ for run in ids:
     if only:
         show(f"report timings --id {run}: summary rows only cargo has", "".join(k + "\n" for k in only), "")
 
-# Sessions: cargo lists one line per log file (a run id), newest first, with no other data;
-# ours groups runs into sessions. Compare the run ids, newest first, per workspace.
+# Sessions: cargo lists one line per log file (a run id) of the workspace, newest first, with
+# no other data; ours groups runs into sessions, a session under the workspace of its top-level
+# run: a cargo that a cargo of this workspace ran (an xtask, a build script) for another
+# workspace is listed in this one's session, not in its own workspace's (by design). So we
+# compare cargo's ids with the runs of our sessions of the workspace that are in the workspace,
+# plus the nested runs in it that our sessions of other workspaces hold.
+def runs_of(text):
+    return [r for s in json.loads(text).get("sessions", []) for r in s.get("runs", [])]
+
+
+all_runs = runs_of(read(f"{out}/ours-sessions-all.json") or "{}")
 for line in (read(f"{out}/sessions-workspaces.txt") or "").splitlines():
     n, wsdir = line.split(" ", 1)
     a = read(f"{out}/cargo-sessions-{n}.txt") or ""
     cargo_ids = re.findall(r"^ - (\S+)$", a, re.M)
+    root = re.search(r"^Session IDs for `(.*)` \(most recent first\):$", a, re.M)
+    root = root.group(1) if root else wsdir
     b = read(f"{out}/ours-sessions-{n}.json") or "{}"
     try:
-        doc = json.loads(b)
-        our_ids = sorted((r["run_id"] for s in doc.get("sessions", []) for r in s.get("runs", [])),
-                         reverse=True)
+        ours = {r["run_id"] for r in runs_of(b) if r.get("workspace_root") == root}
+        ours |= {r["run_id"] for r in all_runs
+                 if r.get("depth", 0) > 0 and r.get("workspace_root") == root}
+        our_ids = sorted(ours, reverse=True)
+        # ... and the sessions we list are the workspace's: their top-level runs are in it.
+        strays = [f"{r['run_id']} {r.get('workspace_root')}\n" for r in runs_of(b)
+                  if r.get("depth", 0) == 0 and r.get("workspace_root") != root]
+        show(f"report sessions in {wsdir}: top-level runs of another workspace", "", "".join(strays))
     except json.JSONDecodeError:
         our_ids = ["(not JSON) " + b]
     show(f"report sessions in {wsdir}: run ids, newest first", "".join(i + "\n" for i in cargo_ids),
