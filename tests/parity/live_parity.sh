@@ -447,6 +447,18 @@ sleep 0.01
 par2=$!
 wait "$par1" "$par2" || true
 echo "    two workspaces at once"
+# Two builds of one workspace at once: the second waits for the first's lock.
+touch "$ws/leaf/src/lib.rs"
+(cd "$ws" && env "${analysis_env[@]}" cargo build) >"$tmp/step-lock-1.log" 2>&1 &
+par1=$!
+sleep 0.2
+(cd "$ws" && env "${analysis_env[@]}" cargo check) >"$tmp/step-lock-2.log" 2>&1 &
+par2=$!
+wait "$par1" "$par2" || true
+echo "    two builds of one workspace at once"
+append app/tests/it.rs '#[test] fn fails() { panic!("on purpose"); }'
+c -- test                                      # a test fails after the build
+c RUSTC_BOOTSTRAP=1 -- -Zsection-timings build --release  # sections, release
 c LEAF_SLEEP=61 LEAF_MODE=slow -- build        # over a minute: total time with minutes
 
 fi # REUSE
