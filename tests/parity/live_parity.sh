@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Live parity check: our reports against cargo's own, on builds that real cargo runs now.
 #
-# Creates, in a temporary directory, a workspace of path crates of varied shapes:
-#   leaf    lib with a build.rs (rerun-if-changed on data/input.txt, rerun-if-env-changed=LEAF_MODE)
-#   pmacro  proc-macro using only `proc_macro` (no syn)
-#   mid     lib with features (`extra`), depends on leaf, pmacro and `helper`
-#   app     bin with an example, an integration test and a bench target
-#   helper  a crate outside the workspace directory, used by path (not a member)
-#   vend    a crate in an excluded sub-directory of the workspace, used by path (not a member)
-# runs ~30 cargo commands on it with build analysis on, while our daemon watches the log
+# Creates, in a temporary directory whose path has a space and a non-ASCII letter, a workspace
+# of path crates of varied shapes (a lib with a build script, a proc-macro, a lib with features,
+# a bin with examples, tests and a bench, a build script that reruns every time, a member without
+# a version, two same-named crates outside the workspace, an excluded crate, a nested workspace),
+# runs about 80 cargo commands on it with build analysis on (everyday builds, feature, flag and
+# profile changes, target selection, dependency edits, failures, a killed build, unstable flags,
+# nested and concurrent builds, a build over a minute) while our daemon watches the log
 # directory, waits until the daemon has stored and ended every run, then compares, for every
 # run id:
 #   - `report rebuilds --id ID` at default, -v and -vv verbosity (exact text, colour off);
