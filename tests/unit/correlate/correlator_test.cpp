@@ -7,8 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace ca::correlate {
 namespace {
@@ -189,22 +192,27 @@ TEST(LinuxProcReader, FindsTheHolderOfAFileAndReadsItsStatAndEnvironment) {
   test::TempDir dir;
   auto file = dir / "held.jsonl";
   std::ofstream(file) << "";
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
   pid_t child = ::fork();
   if (child == 0) {
     ::setenv("CARGO_ANALYSIS_SESSION_ID", "S-real", 1);
-    std::string f = file.string();
-    std::string script =
-        "exec 3<'" + f + "'; echo x >&" + std::to_string(ready[1]) + "; exec sleep 30";
+    std::string script = "exec 3<'" + file.string() + "'; exec sleep 30";
     ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ::close(ready[1]);
-  char c;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  // The child opens the file, then execs sleep; while a process execs, its /proc/PID/fd and
+  // environ can be unreadable for a moment. Cargo, the real writer, is long past its exec when
+  // it writes a log, so wait for the child to be sleep holding the file.
   LinuxProcReader proc;
-  auto holders = proc.holders_of(file);
+  std::vector<pid_t> holders;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(1))) {
+    auto info = proc.info(child);
+    if (info && info->comm == "sleep") {
+      holders = proc.holders_of(file);
+      break;
+    }
+  }
   auto env = proc.environ(child, {"CARGO_ANALYSIS_SESSION_ID", "NOT_SET_ANYWHERE"});
   auto child_info = proc.info(child);
   ::kill(child, SIGKILL);
