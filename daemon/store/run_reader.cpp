@@ -134,14 +134,15 @@ Result<std::vector<v1::RunSummary>> RunReader::session_runs(const std::string& s
 
 Result<std::vector<std::string>> RunReader::recent_sessions(const std::string& workspace_root,
                                                             size_t limit) {
-  // A session's place in time and its workspace are its first run's. (A session can have
-  // several top-level runs: `exec -- sh -c 'cargo build; cargo test'`.)
-  CA_TRY_ASSIGN(
-      Statement * s,
-      m_db->prepare_cached("SELECT session_id, MIN(start_unix_ms) AS first_start, "
-                           "workspace_root AS first_workspace FROM runs GROUP BY session_id "
-                           "HAVING ?1 = '' OR first_workspace = ?1 "
-                           "ORDER BY first_start DESC, session_id DESC LIMIT ?2"));
+  // A session's place in time is its first run's. A workspace's sessions are those with a run
+  // of it, nested ones included: a workspace built only from another's build script has its
+  // runs listed by cargo's `report sessions` too. (A session can also have several top-level
+  // runs: `exec -- sh -c 'cargo build; cargo test'`.)
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached("SELECT session_id, MIN(start_unix_ms) AS first_start "
+                                     "FROM runs GROUP BY session_id "
+                                     "HAVING ?1 = '' OR MAX(workspace_root = ?1) "
+                                     "ORDER BY first_start DESC, session_id DESC LIMIT ?2"));
   auto g = s->bind(workspace_root, static_cast<int64_t>(limit));
   return first_column_texts(*s);
 }

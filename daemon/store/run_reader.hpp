@@ -114,8 +114,8 @@ public:
   // Runs of a session in start order (empty if no such session).
   Result<std::vector<cargo_analysis::v1::RunSummary>> session_runs(const std::string& session_id);
 
-  // Session ids, newest first by their first run's start; only those whose top-level run was
-  // in `workspace_root` unless it is empty. At most `limit` (+1, to tell truncation).
+  // Session ids, newest first by their first run's start; only those with a run (top-level or
+  // nested) in `workspace_root` unless it is empty. At most `limit` (+1, to tell truncation).
   Result<std::vector<std::string>> recent_sessions(const std::string& workspace_root, size_t limit);
 
   // The newest run id, of `workspace_root` unless empty; not_found if none.

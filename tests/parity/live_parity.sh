@@ -510,7 +510,6 @@ for id in "${run_ids[@]}"; do
   ours_report timings --id "$id" --format html -o "$out/ours-timings-$id.html" >/dev/null 2>&1 || true
 done
 dir="$ws"
-ours_report sessions --all --limit 1000 --format json >"$out/ours-sessions-all.json" 2>&1 || true
 # `report sessions`, and `report rebuilds` without an id (the newest run of the workspace), in
 # each workspace that has runs and in a member's directory.
 n=0
@@ -700,16 +699,14 @@ for run in ids:
         show(f"report timings --id {run}: summary rows only cargo has", "".join(k + "\n" for k in only), "")
 
 # Sessions: cargo lists one line per log file (a run id) of the workspace, newest first, with
-# no other data; ours groups runs into sessions, a session under the workspace of its top-level
-# run: a cargo that a cargo of this workspace ran (an xtask, a build script) for another
-# workspace is listed in this one's session, not in its own workspace's (by design). So we
-# compare cargo's ids with the runs of our sessions of the workspace that are in the workspace,
-# plus the nested runs in it that our sessions of other workspaces hold.
+# no other data; ours lists the sessions with a run of the workspace, each as its tree of runs: a
+# cargo that a cargo of another workspace ran (a build script, an xtask) is listed in that
+# session, under its outer run. So we compare cargo's ids with the runs of the sessions we list
+# that are in the workspace, and check that every session we list has one.
 def runs_of(text):
     return [r for s in json.loads(text).get("sessions", []) for r in s.get("runs", [])]
 
 
-all_runs = runs_of(read(f"{out}/ours-sessions-all.json") or "{}")
 for line in (read(f"{out}/sessions-workspaces.txt") or "").splitlines():
     n, wsdir = line.split(" ", 1)
     a = read(f"{out}/cargo-sessions-{n}.txt") or ""
@@ -718,14 +715,12 @@ for line in (read(f"{out}/sessions-workspaces.txt") or "").splitlines():
     root = root.group(1) if root else wsdir
     b = read(f"{out}/ours-sessions-{n}.json") or "{}"
     try:
-        ours = {r["run_id"] for r in runs_of(b) if r.get("workspace_root") == root}
-        ours |= {r["run_id"] for r in all_runs
-                 if r.get("depth", 0) > 0 and r.get("workspace_root") == root}
-        our_ids = sorted(ours, reverse=True)
-        # ... and the sessions we list are the workspace's: their top-level runs are in it.
-        strays = [f"{r['run_id']} {r.get('workspace_root')}\n" for r in runs_of(b)
-                  if r.get("depth", 0) == 0 and r.get("workspace_root") != root]
-        show(f"report sessions in {wsdir}: top-level runs of another workspace", "", "".join(strays))
+        our_ids = sorted({r["run_id"] for r in runs_of(b) if r.get("workspace_root") == root},
+                         reverse=True)
+        strays = [f"{s['session_id']}\n" for s in json.loads(b).get("sessions", [])
+                  if not any(r.get("workspace_root") == root for r in s.get("runs", []))]
+        show(f"report sessions in {wsdir}: sessions without a run of the workspace", "",
+             "".join(strays))
     except json.JSONDecodeError:
         our_ids = ["(not JSON) " + b]
     show(f"report sessions in {wsdir}: run ids, newest first", "".join(i + "\n" for i in cargo_ids),
