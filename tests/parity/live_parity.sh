@@ -8,8 +8,18 @@
 # runs about 80 cargo commands on it with build analysis on (everyday builds, feature, flag and
 # profile changes, target selection, dependency edits, failures, a killed build, unstable flags,
 # nested and concurrent builds, a build over a minute) while our daemon watches the log
-# directory, waits until the daemon has stored and ended every run, then compares, for every
-# run id:
+# directory. Then, when /usr/share/cargo/registry (Debian's librust-*-dev crate sources;
+# REGISTRY=DIR for another directory source) has the crates it needs, it points cargo at that
+# directory through its CARGO_HOME's config.toml (offline) and runs about 20 commands on a second
+# workspace that depends on registry crates (serde with serde_derive on syn, serde_json, regex,
+# log with value-bag, libc, anyhow: proc-macros and build scripts of registry packages): clean
+# build, no-op, a dependency's feature on and off, RUSTFLAGS, release, check, test --no-run, doc,
+# members touched, an env var a registry build script reruns on (and one it reads without), a
+# [profile.dev.package."*"] override, CARGO_ENCODED_RUSTFLAGS, a registry package cleaned and
+# selected, an explicit --target, and, only if the registry holds two versions of a direct
+# dependency, a version pin changed and back; otherwise it says why it skips that part (it
+# installs nothing). Then it waits until the daemon has stored and ended every run, and
+# compares, for every run id:
 #   - `report rebuilds --id ID` at default, -v and -vv verbosity (exact text, colour off);
 #   - `report timings --id ID`: the unit table (rows as a multiset, rank column dropped, HTML
 #     entities decoded, as tests/unit/query/timings_test.cpp's read_page does) and the summary
@@ -283,12 +293,14 @@ export CARGO_TERM_COLOR=never CARGO_NET_OFFLINE=true
 analysis_env=(__CARGO_TEST_CHANNEL_OVERRIDE_DO_NOT_USE_THIS=nightly
   CARGO_UNSTABLE_BUILD_ANALYSIS=true CARGO_BUILD_ANALYSIS_ENABLED=true)
 step=0
+# The workspace c runs cargo in: $ws, then the registry part's.
+cws="$ws"
 # c [ENV=VALUE...] -- ARGS...: one logged cargo command in the workspace; failures are expected
 # for some steps, so the exit code is only recorded.
 c() {
-  local envs=() dir="$ws"
+  local envs=() dir="$cws"
   while [[ "$1" != "--" ]]; do
-    if [[ "$1" == C=* ]]; then dir="$ws/${1#C=}"; else envs+=("$1"); fi
+    if [[ "$1" == C=* ]]; then dir="$cws/${1#C=}"; else envs+=("$1"); fi
     shift
   done
   shift
@@ -299,7 +311,7 @@ c() {
   # Two cargo runs that start in the same millisecond would share one log (see README).
   sleep 0.05
 }
-append() { printf '%s\n' "$2" >>"$ws/$1"; }
+append() { printf '%s\n' "$2" >>"$cws/$1"; }
 
 if [[ -z "${REUSE:-}" ]]; then
 echo "== cargo commands"
@@ -459,6 +471,200 @@ append app/tests/it.rs '#[test] fn fails() { panic!("on purpose"); }'
 c -- test                                      # a test fails after the build
 c RUSTC_BOOTSTRAP=1 -- -Zsection-timings build --release  # sections, release
 c LEAF_SLEEP=61 LEAF_MODE=slow -- build        # over a minute: total time with minutes
+
+# --- the registry part ----------------------------------------------------------------------
+# A second workspace whose dependencies come from a registry: Debian's librust-*-dev packages
+# unpack crate sources into /usr/share/cargo/registry (REGISTRY=DIR for another), which cargo
+# reads as a directory source, offline, through $CARGO_HOME/config.toml. Skipped when that
+# directory lacks a crate it needs; this script installs nothing.
+registry="${REGISTRY:-/usr/share/cargo/registry}"
+# reg_versions NAME: the versions of NAME in the registry, oldest first.
+reg_versions() {
+  local d
+  for d in "$registry/$1"-[0-9]*; do
+    if [[ -d "$d" ]]; then printf '%s\n' "${d##*/$1-}"; fi
+  done | sort -V
+}
+reg_needs=(serde serde_derive serde_json itoa ryu regex regex-syntax log value-bag ctor
+  version_check libc anyhow proc-macro2 quote syn unicode-ident cfg-if indexmap hashbrown autocfg)
+reg_missing=()
+declare -A pin=()
+for name in "${reg_needs[@]}"; do
+  v="$(reg_versions "$name" | tail -n1)"
+  if [[ -z "$v" ]]; then reg_missing+=("$name"); else pin[$name]="$v"; fi
+done
+rws="$tmp/reg wsü"
+if [[ ! -d "$registry" ]]; then
+  echo "== registry part skipped: no $registry (apt-get install librust-serde-derive-dev" \
+    "librust-serde-json-dev librust-regex-dev librust-log-dev librust-libc-dev librust-anyhow-dev" \
+    "librust-indexmap-dev)"
+elif [[ ${#reg_missing[@]} -gt 0 ]]; then
+  echo "== registry part skipped: $registry lacks ${reg_missing[*]}"
+else
+cat >"$CARGO_HOME/config.toml" <<EOF
+[source.crates-io]
+replace-with = "debian"
+[source.debian]
+directory = "$registry"
+[net]
+offline = true
+EOF
+mkdir -p "$rws"/{regapp/src,regmac/src}
+cat >"$rws/Cargo.toml" <<'EOF'
+[workspace]
+members = ["regapp", "regmac"]
+resolver = "2"
+EOF
+# A proc-macro member on registry proc-macro2 and quote.
+cat >"$rws/regmac/Cargo.toml" <<EOF
+[package]
+name = "regmac"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+proc-macro = true
+
+[dependencies]
+proc-macro2 = "=${pin[proc-macro2]}"
+quote = "=${pin[quote]}"
+EOF
+cat >"$rws/regmac/src/lib.rs" <<'EOF'
+use proc_macro::TokenStream;
+
+/// `hello!()` expands to `fn hello() -> &'static str`.
+#[proc_macro]
+pub fn hello(_item: TokenStream) -> TokenStream {
+    let body: proc_macro2::TokenStream = quote::quote! {
+        pub fn hello() -> &'static str { "hello" }
+    };
+    body.into()
+}
+EOF
+# A bin on a proc-macro (serde_derive, through syn), build scripts (serde, serde_json, libc,
+# anyhow, log, value-bag, proc-macro2...), a build script of its own with a registry
+# build-dependency, and features of a dependency that a feature of its own turns on.
+# write_regapp_manifest NAME=VERSION...: the manifest, with those pins instead of the newest.
+write_regapp_manifest() {
+  local -A p=()
+  local name kv
+  for name in "${!pin[@]}"; do p[$name]="${pin[$name]}"; done
+  for kv in "$@"; do p[${kv%%=*}]="${kv#*=}"; done
+  cat >"$rws/regapp/Cargo.toml" <<EOF
+[package]
+name = "regapp"
+version = "0.1.0"
+edition = "2021"
+
+[features]
+preserve = ["serde_json/preserve_order"]
+
+[dependencies]
+regmac = { path = "../regmac" }
+serde = { version = "=${p[serde]}", features = ["derive"] }
+serde_json = "=${p[serde_json]}"
+regex = { version = "=${p[regex]}", default-features = false, features = ["std", "unicode-perl"] }
+log = { version = "=${p[log]}", features = ["kv_unstable"] }
+libc = "=${p[libc]}"
+anyhow = "=${p[anyhow]}"
+
+[build-dependencies]
+version_check = "=${p[version_check]}"
+EOF
+}
+write_regapp_manifest
+cat >"$rws/regapp/build.rs" <<'EOF'
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if version_check::is_feature_flaggable().unwrap_or(false) {
+        println!("cargo:rustc-cfg=flaggable");
+    }
+}
+EOF
+cat >"$rws/regapp/src/main.rs" <<'EOF'
+use serde::{Deserialize, Serialize};
+
+regmac::hello!();
+
+#[derive(Serialize, Deserialize, Debug)]
+struct Point {
+    x: i32,
+    y: i32,
+}
+
+fn main() -> anyhow::Result<()> {
+    let p: Point = serde_json::from_str(r#"{"x":1,"y":2}"#)?;
+    let re = regex::Regex::new(r"\d+")?;
+    log::info!("{:?} {}", p, re.is_match("42"));
+    println!("{} {} {}", hello(), serde_json::to_string(&p)?, unsafe { libc::getpid() } > 0);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn point() {
+        assert_eq!(super::hello(), "hello");
+    }
+}
+EOF
+# Resolve once without build analysis: a registry that has the crates but not a version or a
+# feature's dependency they need fails here, and the part is skipped.
+if ! (cd "$rws" && cargo generate-lockfile) >"$tmp/reg-lock.log" 2>&1; then
+  echo "== registry part skipped: cargo cannot resolve the registry workspace from $registry:"
+  sed 's/^/    /' "$tmp/reg-lock.log"
+  rm -f "$CARGO_HOME/config.toml"
+else
+echo "== cargo commands on registry crates ($registry)"
+cws="$rws"
+c -- build                                     # clean build: registry crates all new
+c -- build                                     # no-op
+c -- build --features regapp/preserve          # a registry dependency's feature on (indexmap)
+c -- build                                     # ... and off
+c RUSTFLAGS=--cfg=reg_cfg -- build             # RUSTFLAGS change: everything
+c -- build --release                           # release profile
+c -- check                                     # check mode
+c -- test --no-run                             # test units
+c -- doc                                       # doc units of registry crates
+touch "$rws/regmac/src/lib.rs"; c -- build     # workspace proc-macro touched
+touch "$rws/regapp/src/main.rs"; c -- build    # workspace bin touched
+# value-bag's build script (log's kv_unstable) says rerun-if-env-changed for these.
+if grep -q 'rerun-if-env-changed' "$registry/value-bag-${pin[value-bag]}/build.rs" &&
+  grep -q 'VALUE_BAG_CAPTURE_FALLBACK' "$registry/value-bag-${pin[value-bag]}/build.rs"; then
+  c VALUE_BAG_CAPTURE_FALLBACK=1 -- build      # a registry build script's env var changed
+  # libc's build script reads LIBC_CI but reruns only if build.rs changes: all fresh.
+  c VALUE_BAG_CAPTURE_FALLBACK=1 LIBC_CI=1 -- build
+  c -- build                                   # the env var unset again
+else
+  echo "    (value-bag-${pin[value-bag]}'s build script has no rerun-if-env-changed: env steps skipped)"
+fi
+cp "$rws/Cargo.toml" "$tmp/reg-Cargo.toml"
+printf '\n[profile.dev.package."*"]\nopt-level = 1\n' >>"$rws/Cargo.toml"
+c -- build                                     # profile override for non-members
+cp "$tmp/reg-Cargo.toml" "$rws/Cargo.toml"
+c CARGO_ENCODED_RUSTFLAGS=$'--cfg\x1freg_enc' -- build  # encoded rustflags, and override gone
+c -- build                                     # back to plain
+c -- clean -p serde_json                       # (may or may not log)
+c -- build                                     # a registry crate cleaned
+c -- build -p serde_json                       # a registry package selected
+c -- build --target "$(rustc -vV | sed -n 's/^host: //p')"  # host and target units apart
+# A direct dependency that Debian ships in two versions: pin the older, then the newer again.
+two=""
+for name in libc anyhow regex serde_json log; do
+  if [[ $(reg_versions "$name" | wc -l) -ge 2 ]]; then two="$name"; break; fi
+done
+if [[ -n "$two" ]]; then
+  older="$(reg_versions "$two" | tail -n2 | head -n1)"
+  write_regapp_manifest "$two=$older"
+  c -- build                                   # a registry version pinned down
+  write_regapp_manifest
+  c -- build                                   # ... and up again
+else
+  echo "    (no direct dependency in two versions in $registry: version pin steps skipped)"
+fi
+cws="$ws"
+fi
+fi
 
 fi # REUSE
 
