@@ -6,9 +6,13 @@
 #include "shared/render/sessions_text.hpp"
 #include "shared/render/timings_report.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -40,9 +44,65 @@ std::string absolute(const std::string& dir) {
   return ec ? dir : p.string();
 }
 
+// The root of the cargo workspace `cargo` finds from the current directory, as cargo's reports
+// name it; "" when there is none (or no cargo). Runs `$CARGO` (set when cargo runs us as
+// `cargo analysis-client`) or `cargo` from PATH: `cargo locate-project --workspace`.
+std::string cargo_workspace_root() {
+  const char* env = std::getenv("CARGO");
+  std::string cargo = env != nullptr && *env != '\0' ? env : "cargo";
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    return {};
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::string a0 = cargo, a1 = "locate-project", a2 = "--workspace", a3 = "--message-format",
+              a4 = "plain";
+  char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data(), nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, cargo.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string text;
+  if (rc == 0) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        break;
+      }
+      text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(out[0]);
+  int status = 0;
+  if (rc != 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return {};
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  std::filesystem::path manifest(text);
+  return manifest.is_absolute() ? manifest.parent_path().string() : std::string();
+}
+
 // Reports a failed call: cargo's wording plus a note on what to do.
 void report_failure(ClientContext& ctx, const Error& e) {
   if (e.code == ErrorCode::not_found) {
+    // Nothing stored for the current directory: the daemon can only name that directory; cargo
+    // names the workspace it is in, found from its manifests. Ask cargo, only now.
+    const std::string here = "no sessions found for workspace at `" + current_dir() + "`";
+    if (e.message == here) {
+      if (std::string root = cargo_workspace_root(); !root.empty()) {
+        return ctx.fail(Error{e.code, "no sessions found for workspace at `" + root + "`"},
+                        k_no_sessions_note);
+      }
+    }
     bool unknown_id = e.message.rfind("session `", 0) == 0;
     if (e.message.rfind("no timing data", 0) == 0) {
       ctx.fail(e); // the run is known; it just built nothing

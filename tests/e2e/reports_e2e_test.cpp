@@ -158,6 +158,23 @@ const json& unit_diff(const json& diff, const std::string& description) {
   return k_none;
 }
 
+// Before any build, in a member's source directory: cargo's error names the workspace root it
+// finds from the manifests, not the directory; so does ours, for every report.
+TEST_F(ReportsE2e, NoSessionsYetNamesTheWorkspaceRootAsCargoDoes) {
+  CommandOptions in_member;
+  in_member.cwd = m_ws / "a/src";
+  in_member.env = {{"__CARGO_TEST_CHANNEL_OVERRIDE_DO_NOT_USE_THIS", "nightly"},
+                   {"CARGO_HOME", m_home.string()}};
+  auto cargo = run_command({"cargo", "-Zbuild-analysis", "report", "rebuilds"}, in_member);
+  const std::string expected = "error: no sessions found for workspace at `" + m_ws.string() + "`";
+  ASSERT_NE(cargo.err.find(expected + "\n"), std::string::npos) << cargo.err;
+  for (const char* report : {"rebuilds", "timings", "sessions"}) {
+    auto ours = m_daemon.client({"report", report}, in_member);
+    EXPECT_EQ(ours.exit_code, 1) << report;
+    EXPECT_NE(ours.err.find(expected + "\n"), std::string::npos) << report << ": " << ours.err;
+  }
+}
+
 TEST_F(ReportsE2e, CriticalPathOfAChainEndsWithTheSlowLeafThenItsDependents) {
   std::string clean = build();
   ASSERT_FALSE(clean.empty());
