@@ -449,24 +449,23 @@ sed -i 's/"always"\]/"always", "nover"]/' "$ws/Cargo.toml"
 c -- build                                     # a member without a version
 append nover/src/lib.rs 'pub fn nover2() {}'
 c -- build                                     # ... rebuilt
-# Two workspaces building at once.
+# at_once NAME DELAY DIR1 CMD1 DIR2 CMD2 LABEL: two logged cargo commands, the second started
+# DELAY seconds after the first, both waited for; their output in step-NAME-{1,2}.log.
+at_once() {
+  local name=$1 delay=$2 dir1=$3 cmd1=$4 dir2=$5 cmd2=$6 label=$7
+  (cd "$dir1" && env "${analysis_env[@]}" cargo "$cmd1") >"$tmp/step-$name-1.log" 2>&1 &
+  local first=$!
+  sleep "$delay"
+  (cd "$dir2" && env "${analysis_env[@]}" cargo "$cmd2") >"$tmp/step-$name-2.log" 2>&1 &
+  local second=$!
+  wait "$first" "$second" || true
+  echo "    $label"
+}
 touch "$ws/leaf/src/lib.rs" "$ws/nested/src/main.rs"
-(cd "$ws" && env "${analysis_env[@]}" cargo build) >"$tmp/step-par-1.log" 2>&1 &
-par1=$!
-sleep 0.01
-(cd "$ws/nested" && env "${analysis_env[@]}" cargo build) >"$tmp/step-par-2.log" 2>&1 &
-par2=$!
-wait "$par1" "$par2" || true
-echo "    two workspaces at once"
-# Two builds of one workspace at once: the second waits for the first's lock.
+at_once par 0.01 "$ws" build "$ws/nested" build "two workspaces at once"
+# The second waits for the first's lock.
 touch "$ws/leaf/src/lib.rs"
-(cd "$ws" && env "${analysis_env[@]}" cargo build) >"$tmp/step-lock-1.log" 2>&1 &
-par1=$!
-sleep 0.2
-(cd "$ws" && env "${analysis_env[@]}" cargo check) >"$tmp/step-lock-2.log" 2>&1 &
-par2=$!
-wait "$par1" "$par2" || true
-echo "    two builds of one workspace at once"
+at_once lock 0.2 "$ws" build "$ws" check "two builds of one workspace at once"
 append app/tests/it.rs '#[test] fn fails() { panic!("on purpose"); }'
 c -- test                                      # a test fails after the build
 c RUSTC_BOOTSTRAP=1 -- -Zsection-timings build --release  # sections, release
