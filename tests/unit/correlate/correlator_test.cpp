@@ -199,21 +199,28 @@ TEST(LinuxProcReader, FindsTheHolderOfAFileAndReadsItsStatAndEnvironment) {
     ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // The child opens the file, then execs sleep; while a process execs, its /proc/PID/fd and
-  // environ can be unreadable for a moment. Cargo, the real writer, is long past its exec when
-  // it writes a log, so wait for the child to be sleep holding the file.
+  // The child opens the file, then execs sleep. While a process execs, /proc/PID/fd can be
+  // unreadable, and the kernel names the process "sleep" before it sets up the new image's
+  // environment, so /proc/PID/environ reads empty for a moment after the name changed. Cargo,
+  // the real writer, is long past its exec when it writes a log, so wait (up to 10 s) until the
+  // child is sleep with the file and its environment both visible; a reader that cannot find
+  // either fails the assertions below.
   LinuxProcReader proc;
   std::vector<pid_t> holders;
+  std::optional<std::map<std::string, std::string>> env;
   for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
        std::chrono::steady_clock::now() < deadline;
        std::this_thread::sleep_for(std::chrono::milliseconds(1))) {
     auto info = proc.info(child);
-    if (info && info->comm == "sleep") {
-      holders = proc.holders_of(file);
+    if (!info || info->comm != "sleep") {
+      continue;
+    }
+    holders = proc.holders_of(file);
+    env = proc.environ(child, {"CARGO_ANALYSIS_SESSION_ID", "NOT_SET_ANYWHERE"});
+    if (holders.size() == 1 && env && env->count("CARGO_ANALYSIS_SESSION_ID") != 0) {
       break;
     }
   }
-  auto env = proc.environ(child, {"CARGO_ANALYSIS_SESSION_ID", "NOT_SET_ANYWHERE"});
   auto child_info = proc.info(child);
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
