@@ -4,8 +4,9 @@
 // descriptor of our own therefore tells "a cargo still owns this log" from "nobody does".
 //
 // Caveat: between cargo's create and its flock (microseconds) the file looks free. Callers only
-// trust `free` for an end when the file was also closed by its writer, or at back-fill, where a
-// wrong "free" is corrected by the IN_CLOSE_WRITE that follows.
+// trust `free` for an end when the file was also closed by its writer, or at back-fill, where an
+// empty file created a moment ago is given time to be locked, and a wrong "free" is corrected by
+// the IN_CLOSE_WRITE that follows.
 #pragma once
 
 #include "shared/error.hpp"

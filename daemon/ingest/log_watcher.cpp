@@ -52,6 +52,21 @@ bool is_final_state(const std::string& state) {
   return state == "completed" || state == "failed" || state == "interrupted";
 }
 
+// An empty file whose inode changed within the last `k_just_created`: most likely a log cargo
+// has created and not locked yet.
+constexpr auto k_just_created = std::chrono::seconds(2);
+
+bool empty_and_just_created(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size != 0) {
+    return false;
+  }
+  const auto changed = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_ctim.tv_sec) + std::chrono::nanoseconds(st.st_ctim.tv_nsec)));
+  return std::chrono::system_clock::now() - changed < k_just_created;
+}
+
 bool is_log_name(std::string_view name) {
   return name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix;
 }
@@ -480,6 +495,23 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
                              attempt < m_options.lock_retry_delays.size();
          ++attempt) {
       co_await wait_for(f, m_options.lock_retry_delays[attempt]);
+      if (m_stopping || f->forgotten) {
+        break;
+      }
+      lock = probe_writer_lock(f->path);
+    }
+    if (m_stopping || f->forgotten) {
+      break;
+    }
+    // Cargo creates its log and takes the lock a moment later. A scan that lands in between
+    // (the scan of a log dir cargo has just created, on its first logged build) sees an empty,
+    // free file: give its writer a moment before calling the run over, lest it show as ended
+    // with nothing in it until the file's close corrects that.
+    for (size_t attempt = 0;
+         lock && *lock == LockState::free && check == EndCheck::backfill &&
+         attempt < m_options.create_to_lock_delays.size() && empty_and_just_created(f->path);
+         ++attempt) {
+      co_await wait_for(f, m_options.create_to_lock_delays[attempt]);
       if (m_stopping || f->forgotten) {
         break;
       }

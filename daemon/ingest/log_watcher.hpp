@@ -114,6 +114,11 @@ public:
         std::chrono::milliseconds(20),  std::chrono::milliseconds(50),
         std::chrono::milliseconds(100), std::chrono::milliseconds(200),
         std::chrono::milliseconds(500)};
+    // Waits between lock probes when a scan finds a log empty, free and just created: cargo
+    // creates its log, then locks it (about 1 s in all).
+    std::vector<std::chrono::milliseconds> create_to_lock_delays = {
+        std::chrono::milliseconds(5), std::chrono::milliseconds(20), std::chrono::milliseconds(75),
+        std::chrono::milliseconds(200), std::chrono::milliseconds(700)};
   };
 
   // Nothing runs until start(). `writer` and `stats` must outlive the watcher.

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace ca::ingest {
@@ -69,10 +70,13 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
+// A log written whole, as cargo writes one: created, locked, written, unlocked, closed.
 void write_file(const fs::path& path, std::string_view data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  EXPECT_EQ(::flock(fd, LOCK_EX), 0);
   write_all(fd, data);
+  ::flock(fd, LOCK_UN);
   ::close(fd);
 }
 
@@ -125,6 +129,9 @@ protected:
     options.on_new_file = m_on_new_file;
     if (m_short_retries) {
       options.lock_retry_delays = {1ms, 2ms, 5ms};
+    }
+    if (m_create_to_lock_delays) {
+      options.create_to_lock_delays = *m_create_to_lock_delays;
     }
     m_watcher = std::make_unique<LogWatcher>(std::move(options), *m_writer, m_stats);
     auto r = m_watcher->start();
@@ -224,6 +231,7 @@ protected:
   fs::path m_db = m_tmp / "db.sqlite3";
   SourceStats m_stats;
   std::function<void(const fs::path&, uint64_t)> m_on_new_file;
+  std::optional<std::vector<std::chrono::milliseconds>> m_create_to_lock_delays;
   bool m_short_retries = true;
   std::unique_ptr<store::Writer> m_writer;
   std::unique_ptr<LogWatcher> m_watcher;
@@ -423,6 +431,31 @@ TEST_F(LogWatcherTest, DirCreatedAfterStartIsPickedUp) {
   ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
   EXPECT_EQ(state(k_noop), "completed");
   EXPECT_EQ(events(k_noop), 181);
+}
+
+// Cargo creates its log, then locks it. A scan between the two (the scan of a log dir cargo has
+// just created, on its first logged build) finds an empty file nobody holds; the run must not be
+// called over with nothing in it.
+TEST_F(LogWatcherTest, EmptyLogJustCreatedIsGivenTimeToBeLocked) {
+  const auto path = log_path(k_noop);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); // created, not locked yet
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  m_create_to_lock_delays = {{5ms, 20ms, 75ms, 200ms, 700ms, 2s, 5s}};
+  start();
+  // The scan makes the run known from the file's name, then probes the lock.
+  ASSERT_TRUE(eventually([&] { return state(k_noop) == "in_progress"; }, 10s, 1ms));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  ASSERT_TRUE(eventually([&] { return m_watcher->backfill_done(); }));
+  EXPECT_EQ(state(k_noop), "in_progress");
+  EXPECT_EQ(m_watcher->counters().runs_ended, 0u);
+  write_all(fd, corpus(k_noop));
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  EXPECT_EQ(state(k_noop), "completed");
+  EXPECT_EQ(events(k_noop), 181);
+  EXPECT_EQ(m_watcher->counters().runs_ended, 1u);
 }
 
 TEST_F(LogWatcherTest, LogDirReplacedBySymlinkIsFollowed) {
