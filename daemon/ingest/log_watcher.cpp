@@ -488,30 +488,23 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
     if (m_stopping || f->forgotten) {
       break;
     }
+    // A first probe can be a moment early, and is asked again while that may be so:
+    // - after IN_CLOSE_WRITE, a held lock: cargo unlocks right before it closes, and a lock that
+    //   stays held belongs to a writer that is not done;
+    // - at a scan, an empty, free log just created: cargo takes its lock a moment after creating
+    //   the file, and a scan in between (of a log dir cargo has just created, on its first
+    //   logged build) would call the run over with nothing in it until the file's close
+    //   corrected that.
     auto lock = probe_writer_lock(f->path);
-    // Cargo unlocks right before it closes, so after IN_CLOSE_WRITE a held lock is most likely
-    // a moment early; a lock that stays held belongs to a writer that is not done.
-    for (size_t attempt = 0; lock && *lock == LockState::held && check == EndCheck::closed &&
-                             attempt < m_options.lock_retry_delays.size();
-         ++attempt) {
-      co_await wait_for(f, m_options.lock_retry_delays[attempt]);
-      if (m_stopping || f->forgotten) {
-        break;
-      }
-      lock = probe_writer_lock(f->path);
-    }
-    if (m_stopping || f->forgotten) {
-      break;
-    }
-    // Cargo creates its log and takes the lock a moment later. A scan that lands in between
-    // (the scan of a log dir cargo has just created, on its first logged build) sees an empty,
-    // free file: give its writer a moment before calling the run over, lest it show as ended
-    // with nothing in it until the file's close corrects that.
-    for (size_t attempt = 0;
-         lock && *lock == LockState::free && check == EndCheck::backfill &&
-         attempt < m_options.create_to_lock_delays.size() && empty_and_just_created(f->path);
-         ++attempt) {
-      co_await wait_for(f, m_options.create_to_lock_delays[attempt]);
+    const auto may_be_early = [&] {
+      return lock && (check == EndCheck::closed
+                          ? *lock == LockState::held
+                          : *lock == LockState::free && empty_and_just_created(f->path));
+    };
+    const auto& delays =
+        check == EndCheck::closed ? m_options.lock_retry_delays : m_options.create_to_lock_delays;
+    for (size_t attempt = 0; attempt < delays.size() && may_be_early(); ++attempt) {
+      co_await wait_for(f, delays[attempt]);
       if (m_stopping || f->forgotten) {
         break;
       }
