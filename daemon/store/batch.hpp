@@ -17,6 +17,7 @@ struct FileCheckpoint {
   std::string path;
   uint64_t inode = 0;
   uint64_t offset = 0;
+  uint64_t line = 0; // lines read up to `offset` (the next line's position is line + 1)
   std::string run_id;
 };
 
@@ -35,9 +36,20 @@ struct RunFacts {
   bool log_truncated = false;
 };
 
+// A line refused because its position in its run holds other bytes (see raw_log.hpp).
+struct Divergence {
+  std::string run_id;
+  uint64_t position = 0;
+  std::string message; // "run R line N: ..."
+};
+
 struct BatchOutcome {
   uint64_t inserted = 0;   // events stored
-  uint64_t duplicates = 0; // events already stored (same run, same line)
+  uint64_t duplicates = 0; // events already stored (same run, same position, same bytes)
+  // Events whose position was taken by other bytes: reported (the first few in `divergences`),
+  // never stored.
+  uint64_t diverged = 0;
+  std::vector<Divergence> divergences;
   // Per event of the batch, in order: true if it was newly stored (for the live view, which
   // must not announce a resent event twice).
   std::vector<bool> event_inserted;
@@ -59,6 +71,9 @@ struct StoredReport {
 struct Batch {
   std::string source; // for logs: "socket#3", "watcher", "grpc#1"
   std::vector<cargo_analysis::v1::Event> events;
+  // Per event, its line's position in its run (the producer's line number, from 1; see
+  // daemon/store/raw_log.hpp), or 0 for "next after what is stored". Empty: all 0.
+  std::vector<uint64_t> positions;
   std::vector<RunFacts> facts; // applied after the events
   std::optional<FileCheckpoint> checkpoint;
   // Stored (replacing the run's report of the same kind) after the rest; a report of a run that

@@ -13,15 +13,6 @@ namespace ca::store {
 
 namespace v1 = cargo_analysis::v1;
 
-uint64_t line_hash(std::string_view line) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : line) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 std::string final_state(bool log_truncated,
                         int64_t events,
                         int64_t units_started,
@@ -88,8 +79,7 @@ Result<EventStore::RunCache*> EventStore::run_row(const std::string& run_id,
     }
   }
   CA_TRY_ASSIGN(Statement * sel,
-                m_db.prepare_cached("SELECT id, (SELECT COALESCE(MAX(seq) + 1, 0) FROM events "
-                                    "WHERE run = runs.id) FROM runs WHERE run_id = ?1"));
+                m_db.prepare_cached("SELECT id, raw_last, raw_hash FROM runs WHERE run_id = ?1"));
   auto g = sel->bind(run_id);
   CA_TRY_ASSIGN(bool row, sel->step());
   if (!row) {
@@ -97,7 +87,9 @@ Result<EventStore::RunCache*> EventStore::run_row(const std::string& run_id,
   }
   RunCache& c = m_runs[run_id];
   c.id = sel->column_int(0);
-  c.next_seq = sel->column_int(1);
+  c.raw_last = static_cast<uint64_t>(sel->column_int(1));
+  c.raw_hash =
+      sel->column_int(1) == 0 ? k_roll_hash_seed : static_cast<uint64_t>(sel->column_int(2));
   return &c;
 }
 
@@ -105,21 +97,28 @@ Result<BatchOutcome> EventStore::apply(const Batch& batch) {
   BatchOutcome out;
   out.event_inserted.reserve(batch.events.size());
   std::unordered_map<int64_t, RunDelta> deltas;
-  for (const v1::Event& e : batch.events) {
+  std::vector<RunCache*> touched;
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const v1::Event& e = batch.events[i];
     CA_TRY_ASSIGN(RunCache * run, run_row(e.run_id(), batch.source));
-    RunDelta& d = deltas[run->id];
-    CA_TRY_ASSIGN(bool inserted, apply_event(e, *run, d));
+    auto [it, first] = deltas.try_emplace(run->id);
+    if (first) {
+      touched.push_back(run);
+    }
+    uint64_t position = i < batch.positions.size() ? batch.positions[i] : 0;
+    CA_TRY_ASSIGN(bool inserted, take_line(*run, e.run_id(), position, e.raw(), out));
     out.event_inserted.push_back(inserted);
     if (inserted) {
       ++out.inserted;
-    } else {
-      ++out.duplicates;
+      CA_TRY(apply_event(e, *run, it->second));
     }
   }
-  for (const auto& [run, d] : deltas) {
-    CA_TRY(flush_delta(run, d));
+  for (RunCache* run : touched) {
+    CA_TRY(flush_lines(*run));
+    const RunDelta& d = deltas[run->id];
+    CA_TRY(flush_delta(run->id, d));
     if (d.units_changed) {
-      CA_TRY(refresh_root_rebuilds(m_db, run)); // once per run and batch: see trend_index.hpp
+      CA_TRY(refresh_root_rebuilds(m_db, run->id)); // once per run and batch: see trend_index.hpp
     }
   }
   for (const RunFacts& f : batch.facts) {
@@ -130,37 +129,157 @@ Result<BatchOutcome> EventStore::apply(const Batch& batch) {
     const FileCheckpoint& cp = *batch.checkpoint;
     CA_TRY_ASSIGN(Statement * s,
                   m_db.prepare_cached("INSERT INTO sources(path, inode, offset, run_id, "
-                                      "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                      "updated_ms, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                                       "ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, "
                                       "offset = excluded.offset, run_id = excluded.run_id, "
-                                      "updated_ms = excluded.updated_ms"));
-    auto g = s->bind(cp.path, cp.inode, cp.offset, cp.run_id, now_ms());
+                                      "updated_ms = excluded.updated_ms, line = excluded.line"));
+    auto g = s->bind(cp.path, cp.inode, cp.offset, cp.run_id, now_ms(), cp.line);
     CA_TRY(s->run());
   }
   for (const StoredReport& r : batch.reports) {
-    CA_TRY_ASSIGN(Statement * s,
-                  m_db.prepare_cached("INSERT OR REPLACE INTO run_reports(run, kind, format, "
-                                      "events, state, body) SELECT id, ?2, ?3, ?4, ?5, ?6 "
-                                      "FROM runs WHERE run_id = ?1"));
-    auto g = s->bind(r.run_id, r.kind, r.format, r.events, r.state, Blob{r.body});
+    CA_TRY_ASSIGN(Statement * s, m_db.prepare_cached(
+                                     "INSERT OR REPLACE INTO run_reports(run, kind, format, "
+                                     "events, state, body, codec) SELECT id, ?2, ?3, ?4, ?5, ?6, 1 "
+                                     "FROM runs WHERE run_id = ?1"));
+    std::string body = zstd_compress(r.body, k_compact_level);
+    auto g = s->bind(r.run_id, r.kind, r.format, r.events, r.state, Blob{body});
     CA_TRY(s->run());
   }
   return out;
 }
 
-Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta& d) {
-  {
-    CA_TRY_ASSIGN(Statement * ins,
-                  m_db.prepare_cached("INSERT OR IGNORE INTO events(run, seq, line_hash, reason, "
-                                      "unix_ns, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-    auto g = ins->bind(run.id, run.next_seq, static_cast<int64_t>(line_hash(e.raw())), e.reason(),
-                       e.timestamp_unix_ns(), e.raw());
-    CA_TRY(ins->run());
-    if (ins->changes() == 0) {
-      return false; // this line of this run is stored already
+namespace {
+
+// The index of `position` in a block's ascending positions, or npos.
+size_t find_position(const RawBlock& block, uint64_t position) {
+  auto it = std::lower_bound(block.positions.begin(), block.positions.end(), position);
+  if (it == block.positions.end() || *it != position) {
+    return std::string::npos;
+  }
+  return static_cast<size_t>(it - block.positions.begin());
+}
+
+constexpr size_t k_max_reported_divergences = 20;
+
+} // namespace
+
+Result<bool> EventStore::take_line(RunCache& run,
+                                   const std::string& run_id,
+                                   uint64_t position,
+                                   std::string_view raw,
+                                   BatchOutcome& out) {
+  if (position == 0) {
+    // No position: the line is new unless the run already holds the same bytes.
+    if (!run.contents) {
+      run.contents.emplace();
+      RawBlock stored;
+      CA_TRY(read_blocks(m_db, run.id, stored));
+      for (size_t i = 0; i < stored.size(); ++i) {
+        run.contents->insert(roll_hash(k_roll_hash_seed, stored.line(i)));
+      }
+      for (size_t i = 0; i < run.pending.size(); ++i) {
+        run.contents->insert(roll_hash(k_roll_hash_seed, run.pending.line(i)));
+      }
+    }
+    if (!run.contents->insert(roll_hash(k_roll_hash_seed, raw)).second) {
+      ++out.duplicates;
+      return false;
+    }
+    position = run.raw_last + 1;
+  } else if (run.contents && position > run.raw_last) {
+    run.contents->insert(roll_hash(k_roll_hash_seed, raw));
+  }
+  if (position > run.raw_last) {
+    run.pending.add(position, raw);
+    run.raw_last = position;
+    run.raw_hash = roll_hash(run.raw_hash, raw);
+    return true;
+  }
+  // A taken position: the same line again, or another line claiming its place.
+  std::string_view stored;
+  bool found = false;
+  if (size_t i = find_position(run.pending, position); i != std::string::npos) {
+    stored = run.pending.line(i);
+    found = true;
+  } else {
+    if (!run.stored) {
+      run.stored.emplace();
+      CA_TRY(read_blocks(m_db, run.id, *run.stored));
+    }
+    if (size_t j = find_position(*run.stored, position); j != std::string::npos) {
+      stored = run.stored->line(j);
+      found = true;
     }
   }
-  ++run.next_seq;
+  if (found && stored == raw) {
+    ++out.duplicates;
+    return false;
+  }
+  ++out.diverged;
+  if (out.divergences.size() < k_max_reported_divergences) {
+    out.divergences.push_back(Divergence{
+        run_id, position,
+        "run " + run_id + " line " + std::to_string(position) + ": " +
+            (found ? "differs from the line stored at that position"
+                   : "that position was skipped before (a rejected line)") +
+            "; not stored (the run has lines up to " + std::to_string(run.raw_last) + ")"});
+  }
+  return false;
+}
+
+Result<int64_t> EventStore::unit_key(std::string_view package_id,
+                                     std::string_view name,
+                                     std::string_view version,
+                                     std::string_view target_name,
+                                     std::string_view target_kind,
+                                     std::string_view mode,
+                                     std::string_view platform,
+                                     std::string_view features) {
+  std::string cache_key;
+  for (std::string_view part : {package_id, target_name, target_kind, mode, platform, features}) {
+    cache_key.append(part);
+    cache_key.push_back('\0');
+  }
+  if (auto it = m_unit_keys.find(cache_key); it != m_unit_keys.end()) {
+    return it->second;
+  }
+  CA_TRY_ASSIGN(Statement * ins,
+                m_db.prepare_cached("INSERT OR IGNORE INTO unit_keys(package_id, name, version, "
+                                    "target_name, target_kind, mode, platform, features) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  {
+    auto g =
+        ins->bind(package_id, name, version, target_name, target_kind, mode, platform, features);
+    CA_TRY(ins->run());
+  }
+  CA_TRY_ASSIGN(Statement * sel,
+                m_db.prepare_cached("SELECT id FROM unit_keys WHERE package_id = ?1 AND "
+                                    "target_name = ?2 AND target_kind = ?3 AND mode = ?4 AND "
+                                    "platform = ?5 AND features = ?6"));
+  auto g = sel->bind(package_id, target_name, target_kind, mode, platform, features);
+  CA_TRY_ASSIGN(bool row, sel->step());
+  if (!row) {
+    return unexpected(ErrorCode::internal, "unit key vanished after insert");
+  }
+  int64_t id = sel->column_int(0);
+  m_unit_keys.emplace(std::move(cache_key), id);
+  return id;
+}
+
+Result<void> EventStore::flush_lines(RunCache& run) {
+  run.stored.reset();
+  if (run.pending.empty()) {
+    return {};
+  }
+  CA_TRY(insert_block(m_db, run.id, run.pending, k_append_level));
+  run.pending = RawBlock{};
+  CA_TRY_ASSIGN(Statement * s,
+                m_db.prepare_cached("UPDATE runs SET raw_last = ?2, raw_hash = ?3 WHERE id = ?1"));
+  auto g = s->bind(run.id, run.raw_last, static_cast<int64_t>(run.raw_hash));
+  return s->run();
+}
+
+Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta& d) {
   ++d.events;
   d.last_event_ns = std::max(d.last_event_ns, e.timestamp_unix_ns());
 
@@ -211,14 +330,12 @@ Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
       }
       features += f;
     }
-    CA_TRY_ASSIGN(
-        Statement * s,
-        m_db.prepare_cached("INSERT OR IGNORE INTO units(run, idx, package_id, name, version, "
-                            "target_name, target_kind, mode, platform, requested, dependencies) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
-    auto g = s->bind(run.id, u.index(), u.package_id(), pkg.name, pkg.version, u.target().name(),
-                     u.target().kind(), u.mode(), u.platform(), u.requested() ? 1 : 0,
-                     join_indices(u.dependencies()));
+    CA_TRY_ASSIGN(int64_t key, unit_key(u.package_id(), pkg.name, pkg.version, u.target().name(),
+                                        u.target().kind(), u.mode(), u.platform(), features));
+    CA_TRY_ASSIGN(Statement * s,
+                  m_db.prepare_cached("INSERT OR IGNORE INTO unit_rows(run, idx, key, requested, "
+                                      "dependencies) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    auto g = s->bind(run.id, u.index(), key, u.requested() ? 1 : 0, join_indices(u.dependencies()));
     CA_TRY(s->run());
     d.units_total += s->changes();
     d.units_changed = true;
@@ -233,7 +350,7 @@ Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
       cause_blob = f.cause().SerializeAsString();
     }
     CA_TRY_ASSIGN(Statement * s,
-                  m_db.prepare_cached("UPDATE units SET fingerprint = ?3, cause_kind = ?4, "
+                  m_db.prepare_cached("UPDATE unit_rows SET fingerprint = ?3, cause_kind = ?4, "
                                       "cause = CAST(?5 AS BLOB) WHERE run = ?1 AND idx = ?2"));
     auto g = s->bind(run.id, f.index(), status_name(f.status()), cause_kind, cause_blob);
     CA_TRY(s->run());
@@ -254,16 +371,16 @@ Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
     break;
   }
   case v1::Event::kUnitStarted:
-    CA_TRY(set_unit_time("UPDATE units SET start = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time("UPDATE unit_rows SET start = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_started().index(), e.unit_started().elapsed()));
     ++d.units_started;
     break;
   case v1::Event::kUnitRmetaFinished:
-    CA_TRY(set_unit_time("UPDATE units SET rmeta = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time("UPDATE unit_rows SET rmeta = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_rmeta_finished().index(), e.unit_rmeta_finished().elapsed()));
     break;
   case v1::Event::kUnitFinished:
-    CA_TRY(set_unit_time("UPDATE units SET finish = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time("UPDATE unit_rows SET finish = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_finished().index(), e.unit_finished().elapsed()));
     CA_TRY(record_unit_build(m_db, run.id, e.unit_finished().index()));
     ++d.units_finished;
@@ -277,7 +394,7 @@ Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
   case v1::Event::PAYLOAD_NOT_SET:
     break; // a reason this version does not know: kept raw only
   }
-  return true;
+  return {};
 }
 
 Result<void> EventStore::flush_delta(int64_t run, const RunDelta& d) {
@@ -377,8 +494,15 @@ Result<void> EventStore::apply_facts(const RunFacts& f) {
   CA_TRY_ASSIGN(
       Statement * u,
       m_db.prepare_cached("UPDATE runs SET state = ?2, end_unix_ms = ?3 WHERE run_id = ?1"));
-  auto g = u->bind(f.run_id, state, end_ms);
-  return u->run();
+  {
+    auto g = u->bind(f.run_id, state, end_ms);
+    CA_TRY(u->run());
+  }
+  // The run's log is complete: its blocks (one per commit while it streamed) become one.
+  if (auto it = m_runs.find(f.run_id); it != m_runs.end()) {
+    CA_TRY(compact_blocks(m_db, it->second.id));
+  }
+  return {};
 }
 
 } // namespace ca::store

@@ -1,17 +1,22 @@
-// Applies batches of events to the database: the raw event log, the runs and units indexes.
+// Applies batches of events to the database: the raw log blocks, the runs and units indexes.
 //
-// Idempotence: each event is keyed by (run, hash of its raw line). A line seen again, from the
-// same source or another (the watcher and `ingest` reading the same file), changes nothing.
-// Counters on `runs` are only moved by newly inserted events, so they stay exact.
+// Idempotence: each line has a position in its run (its line number; see raw_log.hpp), and a
+// run's watermark says which positions are taken. A line at a taken position with the same
+// bytes, from the same source or another (the watcher and `ingest` reading the same file, a
+// Publish resend), changes nothing; with other bytes it is reported as diverging and dropped.
+// Counters on `runs` are only moved by newly taken lines, so they stay exact.
 //
 // Not thread-safe: the writer thread owns the one EventStore.
 #pragma once
 
 #include "daemon/store/batch.hpp"
 #include "daemon/store/database.hpp"
+#include "daemon/store/raw_log.hpp"
 
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ca::store {
 
@@ -23,13 +28,22 @@ public:
   // must call forget_cache() since cached run rows may not exist any more.
   Result<BatchOutcome> apply(const Batch& batch);
 
-  // Drops cached run ids and sequence numbers (after a rollback).
-  void forget_cache() { m_runs.clear(); }
+  // Drops cached run rows and unit keys (after a rollback).
+  void forget_cache() {
+    m_runs.clear();
+    m_unit_keys.clear();
+  }
 
 private:
   struct RunCache {
     int64_t id = 0;
-    int64_t next_seq = 0;
+    uint64_t raw_last = 0; // the watermark: highest position taken
+    uint64_t raw_hash = k_roll_hash_seed;
+    RawBlock pending;               // lines taken by the batch under way
+    std::optional<RawBlock> stored; // the stored lines, read once a resend needs them
+    // Hashes of every line of the run, built on the first line without a position (a producer
+    // that does not number its lines is deduplicated by content, as before positions existed).
+    std::optional<std::unordered_set<uint64_t>> contents;
   };
   struct RunDelta {
     int64_t units_total = 0, units_new = 0, units_dirty = 0, units_fresh = 0;
@@ -40,13 +54,31 @@ private:
   };
 
   Result<RunCache*> run_row(const std::string& run_id, const std::string& source);
-  Result<bool> apply_event(const cargo_analysis::v1::Event& e, RunCache& run, RunDelta& delta);
+  // Takes the event's line at `position` (0: next) unless that position is taken; returns
+  // whether it was new. A taken position with other bytes is counted in `out` as diverged.
+  Result<bool> take_line(RunCache& run,
+                         const std::string& run_id,
+                         uint64_t position,
+                         std::string_view raw,
+                         BatchOutcome& out);
+  Result<void> apply_event(const cargo_analysis::v1::Event& e, RunCache& run, RunDelta& delta);
+  Result<void> flush_lines(RunCache& run);
+  // The `unit_keys` row of a unit identity, inserted if new (cached).
+  Result<int64_t> unit_key(std::string_view package_id,
+                           std::string_view name,
+                           std::string_view version,
+                           std::string_view target_name,
+                           std::string_view target_kind,
+                           std::string_view mode,
+                           std::string_view platform,
+                           std::string_view features);
   Result<void> apply_facts(const RunFacts& facts);
   Result<void> flush_delta(int64_t run, const RunDelta& d);
   Result<void> propagate_session(const std::string& run_id);
 
   Database& m_db;
   std::unordered_map<std::string, RunCache> m_runs;
+  std::unordered_map<std::string, int64_t> m_unit_keys;
 };
 
 // Decides a finished run's state from its counters: `interrupted` if its log was empty or cut,
@@ -56,8 +88,5 @@ std::string final_state(bool log_truncated,
                         int64_t units_started,
                         int64_t units_finished,
                         std::optional<int> exit_code);
-
-// 64-bit FNV-1a of a line: the idempotence key of an event within its run.
-uint64_t line_hash(std::string_view line);
 
 } // namespace ca::store

@@ -1,9 +1,80 @@
 #include "daemon/store/migrations.hpp"
 
+#include "daemon/store/raw_log.hpp"
+
 #include <string>
 
 namespace ca::store {
 namespace {
+
+// Version 4: every run's `events` rows become compressed blocks with the run's watermark, and
+// the stored reports are compressed. Line positions are the old arrival order (seq + 1).
+Result<void> move_events_to_blocks(Database& db) {
+  CA_TRY_ASSIGN(Statement * runs, db.prepare_cached("SELECT id FROM runs ORDER BY id"));
+  std::vector<int64_t> ids;
+  {
+    auto g = runs->bind();
+    for (;;) {
+      CA_TRY_ASSIGN(bool row, runs->step());
+      if (!row) {
+        break;
+      }
+      ids.push_back(runs->column_int(0));
+    }
+  }
+  CA_TRY_ASSIGN(Statement * lines,
+                db.prepare_cached("SELECT seq, raw FROM events WHERE run = ?1 ORDER BY seq"));
+  CA_TRY_ASSIGN(Statement * mark,
+                db.prepare_cached("UPDATE runs SET raw_last = ?2, raw_hash = ?3 WHERE id = ?1"));
+  for (int64_t id : ids) {
+    RawBlock block;
+    uint64_t hash = k_roll_hash_seed;
+    uint64_t last = 0;
+    {
+      auto g = lines->bind(id);
+      for (;;) {
+        CA_TRY_ASSIGN(bool row, lines->step());
+        if (!row) {
+          break;
+        }
+        std::string_view raw = lines->column_text_view(1);
+        last = static_cast<uint64_t>(lines->column_int(0)) + 1;
+        if (!block.empty() && block.text.size() + raw.size() + 1 > k_max_block_bytes) {
+          CA_TRY(insert_block(db, id, block, k_compact_level));
+          block = RawBlock{};
+        }
+        block.add(last, raw);
+        hash = roll_hash(hash, raw);
+      }
+    }
+    CA_TRY(insert_block(db, id, block, k_compact_level));
+    auto g = mark->bind(id, last, static_cast<int64_t>(hash));
+    CA_TRY(mark->run());
+  }
+  CA_TRY(db.exec("DROP INDEX events_dedup; DROP TABLE events"));
+  // The stored reports, compressed in place.
+  CA_TRY_ASSIGN(Statement * reports,
+                db.prepare_cached("SELECT run, kind, body FROM run_reports WHERE codec = 0"));
+  CA_TRY_ASSIGN(Statement * update, db.prepare_cached("UPDATE run_reports SET codec = 1, body = ?3 "
+                                                      "WHERE run = ?1 AND kind = ?2"));
+  std::vector<std::tuple<int64_t, int64_t, std::string>> packed;
+  {
+    auto g = reports->bind();
+    for (;;) {
+      CA_TRY_ASSIGN(bool row, reports->step());
+      if (!row) {
+        break;
+      }
+      packed.emplace_back(reports->column_int(0), reports->column_int(1),
+                          zstd_compress(reports->column_blob_view(2), k_compact_level));
+    }
+  }
+  for (const auto& [run, kind, body] : packed) {
+    auto g = update->bind(run, kind, Blob{body});
+    CA_TRY(update->run());
+  }
+  return {};
+}
 
 // Column names follow the proto field names of RunSummary and cargo's event fields, so the
 // mapping in run_reader.cpp stays one-to-one.
@@ -151,6 +222,78 @@ CREATE TABLE run_reports (
   PRIMARY KEY (run, kind)
 );
 )sql"},
+    // A run's verbatim lines kept once, as zstd-compressed blocks with a per-run watermark for
+    // exactly-once (daemon/store/raw_log.hpp), instead of a row and a unique index entry per
+    // line; stored reports compressed (`codec` 1: zstd); the watcher's checkpoint holds the line
+    // number reached with the offset, the position of the next line it reads.
+    {4, R"sql(
+CREATE TABLE raw_blocks (
+  run         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  first_line  INTEGER NOT NULL,   -- position of the block's first line in the run, from 1
+  last_line   INTEGER NOT NULL,
+  lines       INTEGER NOT NULL,   -- lines held (fewer than last - first + 1 if gaps)
+  raw_bytes   INTEGER NOT NULL,   -- size of the lines before compression
+  gaps        BLOB,               -- NULL if contiguous, else every position (varint deltas)
+  data        BLOB NOT NULL       -- zstd frame of the lines, each followed by a newline
+);
+CREATE UNIQUE INDEX raw_blocks_by_run ON raw_blocks(run, first_line);
+ALTER TABLE runs ADD COLUMN raw_last INTEGER NOT NULL DEFAULT 0;  -- highest line position taken
+ALTER TABLE runs ADD COLUMN raw_hash INTEGER NOT NULL DEFAULT 0;  -- rolling hash of lines taken
+ALTER TABLE run_reports ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN line INTEGER NOT NULL DEFAULT 0;
+UPDATE sources SET line = COALESCE((SELECT COUNT(*) FROM events e JOIN runs r ON r.id = e.run
+                                    WHERE r.run_id = sources.run_id), 0);
+
+-- A unit's identity (package, target, mode, platform, features) is stored once in `unit_keys`;
+-- a run's unit row refers to it. `units` stays, as a view, for every reader.
+CREATE TABLE unit_keys (
+  id           INTEGER PRIMARY KEY,
+  package_id   TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  target_name  TEXT NOT NULL,
+  target_kind  TEXT NOT NULL,
+  mode         TEXT NOT NULL,
+  platform     TEXT NOT NULL DEFAULT '',
+  features     TEXT NOT NULL DEFAULT '',  -- comma-separated, as cargo lists them
+  UNIQUE (package_id, target_name, target_kind, mode, platform, features)
+);
+CREATE INDEX unit_keys_by_name ON unit_keys(name, target_kind, mode);
+CREATE TABLE unit_rows (
+  run           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  idx           INTEGER NOT NULL,
+  key           INTEGER NOT NULL REFERENCES unit_keys(id),
+  requested     INTEGER NOT NULL DEFAULT 0,
+  dependencies  TEXT NOT NULL DEFAULT '',
+  fingerprint   TEXT,
+  cause_kind    TEXT,
+  cause         BLOB,
+  start         REAL,
+  rmeta         REAL,
+  finish        REAL,
+  root          INTEGER NOT NULL DEFAULT 0,
+  cause_key     TEXT,
+  PRIMARY KEY (run, idx)
+) WITHOUT ROWID;
+CREATE INDEX unit_rows_by_key ON unit_rows(key);
+INSERT OR IGNORE INTO unit_keys(package_id, name, version, target_name, target_kind, mode, platform)
+  SELECT package_id, name, version, target_name, target_kind, mode, COALESCE(platform, '')
+  FROM units;
+INSERT INTO unit_rows
+  SELECT u.run, u.idx, k.id, u.requested, u.dependencies, u.fingerprint, u.cause_kind, u.cause,
+         u.start, u.rmeta, u.finish, u.root, u.cause_key
+  FROM units u JOIN unit_keys k ON k.package_id = u.package_id AND k.target_name = u.target_name
+    AND k.target_kind = u.target_kind AND k.mode = u.mode
+    AND k.platform = COALESCE(u.platform, '') AND k.features = '';
+DROP TABLE units;
+CREATE INDEX unit_rows_dirty_roots ON unit_rows(run) WHERE root = 1 AND fingerprint = 'dirty';
+CREATE VIEW units AS
+  SELECT r.run, r.idx, k.package_id, k.name, k.version, k.target_name, k.target_kind, k.mode,
+         k.platform, r.requested, r.dependencies, r.fingerprint, r.cause_kind, r.cause, r.start,
+         r.rmeta, r.finish, r.root, r.cause_key, k.features, r.key
+  FROM unit_rows r JOIN unit_keys k ON k.id = r.key;
+)sql",
+     move_events_to_blocks},
 };
 
 } // namespace
@@ -185,6 +328,9 @@ Result<void> migrate_to(Database& db, int version) {
       return unexpected(tx.begin_error());
     }
     auto applied = db.exec(m.sql);
+    if (applied && m.code != nullptr) {
+      applied = m.code(db);
+    }
     if (!applied) {
       return unexpected(ErrorCode::database, "migration to schema version " +
                                                  std::to_string(m.version) +

@@ -14,6 +14,8 @@ namespace ca::store {
 struct Migration {
   int version;
   const char* sql;
+  // Work SQL cannot do (e.g. compressing rows), run after `sql` in the same transaction.
+  Result<void> (*code)(Database&) = nullptr;
 };
 
 // All migrations, in order; the last one's version is the current schema version.

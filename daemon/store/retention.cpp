@@ -16,15 +16,19 @@ struct SessionRow {
   int64_t newest_start_ms = 0;
   uint64_t runs = 0;
   uint64_t events = 0;
+  uint64_t bytes = 0; // what its rows hold: compressed raw logs, stored reports, unit rows
   bool in_progress = false;
 };
 
 // Every session, newest first (ties broken by id, so the order is stable).
 Result<std::vector<SessionRow>> list_sessions(Database& db) {
   CA_TRY_ASSIGN(Statement * s,
-                db.prepare_cached("SELECT session_id, MAX(start_unix_ms), COUNT(*), SUM(events), "
-                                  "MAX(state = 'in_progress') FROM runs GROUP BY session_id "
-                                  "ORDER BY 2 DESC, 1 DESC"));
+                db.prepare_cached(
+                    "SELECT session_id, MAX(start_unix_ms), COUNT(*), SUM(events), "
+                    "MAX(state = 'in_progress'), SUM(units_total * 48 + 256 + "
+                    "COALESCE((SELECT SUM(length(data)) FROM raw_blocks b WHERE b.run = r.id), 0) "
+                    "+ COALESCE((SELECT SUM(length(body)) FROM run_reports p WHERE p.run = r.id), "
+                    "0)) FROM runs r GROUP BY session_id ORDER BY 2 DESC, 1 DESC"));
   auto g = s->bind();
   std::vector<SessionRow> out;
   for (;;) {
@@ -38,6 +42,7 @@ Result<std::vector<SessionRow>> list_sessions(Database& db) {
     r.runs = static_cast<uint64_t>(s->column_int(2));
     r.events = static_cast<uint64_t>(s->column_int(3));
     r.in_progress = s->column_int(4) != 0;
+    r.bytes = static_cast<uint64_t>(s->column_int(5));
   }
   return out;
 }
@@ -46,7 +51,9 @@ struct PageCounts {
   int64_t pages = 0;
   int64_t free = 0;
   int64_t page_size = 0;
+  int64_t trees = 0; // tables and indexes: an empty database holds a page of each
   uint64_t bytes_in_use() const { return static_cast<uint64_t>((pages - free) * page_size); }
+  uint64_t bytes_fixed() const { return static_cast<uint64_t>((trees + 1) * page_size); }
 };
 
 Result<PageCounts> page_counts(Database& db) {
@@ -54,6 +61,7 @@ Result<PageCounts> page_counts(Database& db) {
   CA_TRY_ASSIGN(c.pages, db.query_int("PRAGMA page_count"));
   CA_TRY_ASSIGN(c.free, db.query_int("PRAGMA freelist_count"));
   CA_TRY_ASSIGN(c.page_size, db.query_int("PRAGMA page_size"));
+  CA_TRY_ASSIGN(c.trees, db.query_int("SELECT COUNT(*) FROM sqlite_master WHERE rootpage > 0"));
   return c;
 }
 
@@ -75,7 +83,8 @@ struct Plan {
 // Decides which sessions go (see the header for the three passes).
 Plan plan(const std::vector<SessionRow>& sessions,
           const RetentionPolicy& policy,
-          uint64_t bytes_in_use) {
+          uint64_t bytes_in_use,
+          uint64_t bytes_fixed) {
   Plan p;
   p.doomed.assign(sessions.size(), false);
   const int64_t oldest_kept_ms = now_unix_ms(policy) - policy.max_age.count();
@@ -89,14 +98,16 @@ Plan plan(const std::vector<SessionRow>& sessions,
     p.doomed[i] = too_old || too_many;
   }
 
+  // Each session frees its share of the pages in use beyond those of an empty database, in
+  // proportion to the bytes its rows hold.
   double weight_total = 0;
   for (const SessionRow& s : sessions) {
-    weight_total += static_cast<double>(s.events + s.runs);
+    weight_total += static_cast<double>(s.bytes);
   }
+  const double shared =
+      static_cast<double>(bytes_in_use > bytes_fixed ? bytes_in_use - bytes_fixed : 0);
   auto share = [&](const SessionRow& s) {
-    return weight_total == 0 ? 0.0
-                             : static_cast<double>(bytes_in_use) *
-                                   static_cast<double>(s.events + s.runs) / weight_total;
+    return weight_total == 0 ? 0.0 : shared * static_cast<double>(s.bytes) / weight_total;
   };
   for (size_t i = 0; i < sessions.size(); ++i) {
     if (p.doomed[i]) {
@@ -163,13 +174,19 @@ Result<void> delete_sessions(Database& db,
                  "WHERE u.run IN (SELECT id FROM temp.gc_runs) "
                  "AND u.start IS NOT NULL AND u.finish IS NOT NULL;"));
 
-  CA_TRY_ASSIGN(out.events_deleted,
-                run_counting(db, "DELETE FROM events WHERE run IN (SELECT id FROM temp.gc_runs)"));
-  CA_TRY(run_counting(db, "DELETE FROM units WHERE run IN (SELECT id FROM temp.gc_runs)"));
+  CA_TRY_ASSIGN(int64_t events, db.query_int("SELECT COALESCE(SUM(events), 0) FROM runs "
+                                             "WHERE id IN (SELECT id FROM temp.gc_runs)"));
+  out.events_deleted += static_cast<uint64_t>(events);
+  CA_TRY(run_counting(db, "DELETE FROM raw_blocks WHERE run IN (SELECT id FROM temp.gc_runs)"));
+  CA_TRY(run_counting(db, "DELETE FROM unit_rows WHERE run IN (SELECT id FROM temp.gc_runs)"));
+  // Unit identities no run refers to any more.
+  CA_TRY(run_counting(db, "DELETE FROM unit_keys WHERE NOT EXISTS "
+                          "(SELECT 1 FROM unit_rows r WHERE r.key = unit_keys.id)"));
   CA_TRY(run_counting(db, "DELETE FROM run_reports WHERE run IN (SELECT id FROM temp.gc_runs)"));
-  CA_TRY_ASSIGN(out.runs_deleted,
+  CA_TRY_ASSIGN(uint64_t runs,
                 run_counting(db, "DELETE FROM runs WHERE id IN (SELECT id FROM temp.gc_runs)"));
-  out.sessions_deleted = p.sessions;
+  out.runs_deleted += runs;
+  out.sessions_deleted += p.sessions;
 
   // `unit_trends` holds running totals: recompute the touched ones from the units that remain,
   // as migration 2 built them (a unit no longer built anywhere loses its row).
@@ -255,7 +272,7 @@ Result<GcOutcome> collect_garbage(Database& db, const RetentionPolicy& policy) {
   if (policy.dry_run) {
     CA_TRY_ASSIGN(auto sessions, list_sessions(db));
     CA_TRY_ASSIGN(auto counts, page_counts(db));
-    Plan p = plan(sessions, policy, counts.bytes_in_use());
+    Plan p = plan(sessions, policy, counts.bytes_in_use(), counts.bytes_fixed());
     out.sessions_deleted = p.sessions;
     out.runs_deleted = p.runs;
     out.events_deleted = p.events;
@@ -270,13 +287,23 @@ Result<GcOutcome> collect_garbage(Database& db, const RetentionPolicy& policy) {
     if (!tx.ok()) {
       return unexpected(tx.begin_error());
     }
-    // Listed inside the write transaction: what is chosen is what is deleted.
-    CA_TRY_ASSIGN(auto sessions, list_sessions(db));
-    CA_TRY_ASSIGN(auto counts, page_counts(db));
-    Plan p = plan(sessions, policy, counts.bytes_in_use());
-    out.sessions_kept = sessions.size() - p.sessions;
-    if (p.sessions > 0) {
+    // Listed inside the write transaction: what is chosen is what is deleted. The bytes a
+    // session frees are estimated; while the data still does not fit, plan again on what is left.
+    for (int pass = 0; pass < 8; ++pass) {
+      CA_TRY_ASSIGN(auto sessions, list_sessions(db));
+      CA_TRY_ASSIGN(auto counts, page_counts(db));
+      Plan p = plan(sessions, policy, counts.bytes_in_use(), counts.bytes_fixed());
+      out.sessions_kept = sessions.size() - p.sessions;
+      if (p.sessions == 0) {
+        break;
+      }
       CA_TRY(delete_sessions(db, sessions, p, out));
+      CA_TRY_ASSIGN(auto after, page_counts(db));
+      if (policy.max_bytes == 0 || after.bytes_in_use() <= policy.max_bytes) {
+        break;
+      }
+    }
+    if (out.sessions_deleted > 0) {
       CA_TRY(tx.commit());
     }
   }

@@ -184,49 +184,88 @@ Result<std::string> RunReader::workspace_containing(const std::filesystem::path&
   return std::string();
 }
 
-Result<std::vector<v1::Event>> RunReader::events(const std::string& run_id) {
-  CA_TRY_ASSIGN(Statement * s,
-                m_db->prepare_cached("SELECT e.raw FROM events e JOIN runs r ON r.id = e.run "
-                                     "WHERE r.run_id = ?1 ORDER BY e.seq"));
-  auto g = s->bind(run_id);
-  std::vector<v1::Event> out;
-  for (;;) {
+Result<RawBlock> RunReader::raw_lines(const std::string& run_id) {
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached("SELECT id FROM runs WHERE run_id = ?1"));
+  int64_t id = 0;
+  {
+    auto g = s->bind(run_id);
     CA_TRY_ASSIGN(bool row, s->step());
     if (!row) {
-      break;
+      return unexpected(ErrorCode::not_found, "no stored run " + run_id);
     }
-    if (!m_decoder.decode(s->column_text_view(0), out.emplace_back())) {
+    id = s->column_int(0);
+  }
+  RawBlock out;
+  CA_TRY(read_blocks(*m_db, id, out));
+  return out;
+}
+
+Result<std::vector<v1::Event>> RunReader::events(const std::string& run_id) {
+  auto lines = raw_lines(run_id);
+  if (!lines) {
+    if (lines.error().code == ErrorCode::not_found) {
+      return std::vector<v1::Event>();
+    }
+    return unexpected(lines.error());
+  }
+  std::vector<v1::Event> out;
+  out.reserve(lines->size());
+  for (size_t i = 0; i < lines->size(); ++i) {
+    if (!m_decoder.decode(lines->line(i), out.emplace_back())) {
       out.pop_back();
     }
   }
   return out;
 }
 
+namespace {
+
+// The value of a line's top-level "reason" as cargo writes it (`"reason":"unit-started"`), to
+// skip the lines a report does not read without decoding them; "" if not found that way (the
+// line is then decoded and filtered by its decoded reason).
+std::string_view quick_reason(std::string_view line) {
+  constexpr std::string_view key = "\"reason\":\"";
+  size_t at = line.find(key);
+  if (at == std::string_view::npos) {
+    return {};
+  }
+  size_t begin = at + key.size();
+  size_t end = line.find('"', begin);
+  if (end == std::string_view::npos) {
+    return {};
+  }
+  return line.substr(begin, end - begin);
+}
+
+} // namespace
+
 Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
                                                  google::protobuf::Arena& arena,
                                                  std::span<const std::string_view> reasons,
                                                  const std::atomic<bool>* cancel) {
-  CA_TRY_ASSIGN(Statement * s,
-                m_db->prepare_cached("SELECT e.reason, e.raw FROM events e "
-                                     "JOIN runs r ON r.id = e.run WHERE r.run_id = ?1 "
-                                     "ORDER BY e.seq"));
-  auto g = s->bind(run_id);
   ArenaEvents out;
-  for (;;) {
-    CA_TRY_ASSIGN(bool row, s->step());
-    if (!row) {
-      break;
+  auto lines = raw_lines(run_id);
+  if (!lines) {
+    if (lines.error().code == ErrorCode::not_found) {
+      return out;
     }
-    ++out.stored;
-    if (cancel != nullptr && out.stored % 1024 == 0 && cancel->load(std::memory_order_relaxed)) {
+    return unexpected(lines.error());
+  }
+  out.stored = lines->size();
+  auto wanted = [&](std::string_view reason) {
+    return reasons.empty() || std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+  };
+  for (size_t i = 0; i < lines->size(); ++i) {
+    if (cancel != nullptr && i % 1024 == 1023 && cancel->load(std::memory_order_relaxed)) {
       return unexpected(ErrorCode::unavailable, "reading run " + run_id + ": cancelled");
     }
-    if (!reasons.empty() &&
-        std::find(reasons.begin(), reasons.end(), s->column_text_view(0)) == reasons.end()) {
+    std::string_view line = lines->line(i);
+    std::string_view reason = quick_reason(line);
+    if (!reason.empty() && !wanted(reason)) {
       continue;
     }
     auto* e = google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
-    if (m_decoder.decode(s->column_text_view(1), *e)) {
+    if (m_decoder.decode(line, *e) && wanted(e->reason())) {
       out.events.push_back(e);
     }
   }
@@ -236,7 +275,8 @@ Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
 Result<std::optional<std::string>>
 RunReader::stored_report(const v1::RunSummary& run, int kind, int format) {
   CA_TRY_ASSIGN(Statement * s,
-                m_db->prepare_cached("SELECT p.body FROM run_reports p JOIN runs r ON r.id = p.run "
+                m_db->prepare_cached("SELECT p.body, p.codec FROM run_reports p "
+                                     "JOIN runs r ON r.id = p.run "
                                      "WHERE r.run_id = ?1 AND p.kind = ?2 AND p.format = ?3 "
                                      "AND p.events = ?4 AND p.state = ?5"));
   auto g = s->bind(run.run_id(), kind, format, run.events(), run.state());
@@ -244,7 +284,12 @@ RunReader::stored_report(const v1::RunSummary& run, int kind, int format) {
   if (!row) {
     return std::optional<std::string>();
   }
-  return std::optional<std::string>(std::string(s->column_blob_view(0)));
+  if (s->column_int(1) == 0) {
+    return std::optional<std::string>(std::string(s->column_blob_view(0)));
+  }
+  CA_TRY_ASSIGN(std::string body,
+                zstd_decompress(s->column_blob_view(0), "stored report of run " + run.run_id()));
+  return std::optional<std::string>(std::move(body));
 }
 
 Result<std::vector<std::string>> RunReader::runs_without_reports(int kinds, int format) {
@@ -278,7 +323,7 @@ Result<StoreCounts> RunReader::counts() {
 Result<std::vector<WatchedFile>> RunReader::watched_files() {
   CA_TRY_ASSIGN(Statement * s,
                 m_db->prepare_cached("SELECT s.path, s.inode, s.offset, COALESCE(s.run_id, ''), "
-                                     "COALESCE(r.state, '') FROM sources s "
+                                     "COALESCE(r.state, ''), s.line FROM sources s "
                                      "LEFT JOIN runs r ON r.run_id = s.run_id"));
   auto g = s->bind();
   std::vector<WatchedFile> out;
@@ -293,6 +338,7 @@ Result<std::vector<WatchedFile>> RunReader::watched_files() {
     f.offset = static_cast<uint64_t>(s->column_int(2));
     f.run_id = s->column_text(3);
     f.run_state = s->column_text(4);
+    f.line = static_cast<uint64_t>(s->column_int(5));
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include "cargo_analysis/v1/events.pb.h"
 #include "cargo_analysis/v1/reports.pb.h"
 #include "daemon/store/database.hpp"
+#include "daemon/store/raw_log.hpp"
 #include "shared/codec/event_decoder.hpp"
 
 #include <atomic>
@@ -32,6 +33,7 @@ struct WatchedFile {
   std::string path;
   uint64_t inode = 0;
   uint64_t offset = 0;   // just past the last complete line stored
+  uint64_t line = 0;     // lines up to `offset`
   std::string run_id;    // "" if the file gave none
   std::string run_state; // that run's state, "" if there is no such run
 };
@@ -124,8 +126,12 @@ public:
   // The stored workspace root that contains `dir` (the deepest one), or "" if none does.
   Result<std::string> workspace_containing(const std::filesystem::path& dir);
 
-  // The run's events, decoded from the stored lines, in arrival order.
+  // The run's events, decoded from the stored lines, in position order.
   Result<std::vector<cargo_analysis::v1::Event>> events(const std::string& run_id);
+
+  // The run's stored lines, verbatim, with their positions (for `--raw` and export; reports
+  // read events or units). not_found if there is no such run.
+  Result<RawBlock> raw_lines(const std::string& run_id);
 
   // The same, for a report that reads them once: decoded onto `arena` (valid while it lives, so
   // that decoding and freeing them cost a few block allocations instead of one per string),

@@ -140,8 +140,9 @@ Result<void> refresh_root_rebuilds(Database& db, int64_t run) {
       rebuilt.insert(r.index);
     }
   }
-  CA_TRY_ASSIGN(Statement * update, db.prepare_cached("UPDATE units SET root = ?3, cause_key = ?4 "
-                                                      "WHERE run = ?1 AND idx = ?2"));
+  CA_TRY_ASSIGN(Statement * update,
+                db.prepare_cached("UPDATE unit_rows SET root = ?3, cause_key = ?4 "
+                                  "WHERE run = ?1 AND idx = ?2"));
   for (const Row& r : rows) {
     bool root = rebuilt.count(r.index) != 0;
     for (uint32_t dep : r.dependencies) {
