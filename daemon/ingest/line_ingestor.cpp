@@ -1,5 +1,7 @@
 #include "daemon/ingest/line_ingestor.hpp"
 
+#include "shared/run_id.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace ca::ingest {
@@ -36,10 +38,27 @@ bool LineIngestor::add_line(std::string_view line,
     reject(line_no, why);
     return false;
   }
-  if (event.run_id() != m_last_run) {
-    m_last_run = event.run_id();
-    m_runs_seen.insert(m_last_run);
+  if (event.run_id() != m_current_run) {
+    m_current_run = event.run_id();
+    // Outside the retention window: not stored, counted once per run (not a rejection).
+    const int64_t oldest = m_stats.oldest_kept_unix_ms();
+    auto id = parse_run_id(m_current_run);
+    m_last_run_too_old = oldest != 0 && id && id->unix_ms < oldest;
+    if (m_last_run_too_old) {
+      if (m_runs_too_old.insert(m_current_run).second) {
+        m_stats.skipped_old_run();
+      }
+    } else {
+      m_last_run = m_current_run;
+      m_runs_seen.insert(m_last_run);
+    }
   }
+  if (m_last_run_too_old) {
+    m_batch.events.pop_back();
+    m_consecutive_rejects = 0;
+    return true;
+  }
+  m_batch.positions.push_back(line_no);
   ++m_accepted;
   ++m_unreported_accepts;
   m_consecutive_rejects = 0;

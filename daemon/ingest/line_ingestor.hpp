@@ -24,8 +24,11 @@ public:
   // `counter` is the SourceStats bucket ("socket", "watcher", "grpc").
   LineIngestor(std::string source, std::string counter, SourceStats& stats);
 
-  // Decodes one line (no newline). `line_no` is 1-based, for error messages. Returns false if
-  // the line was rejected; the error is in last_error() as "<source>:<line_no>: <why>".
+  // Decodes one line (no newline). `line_no` is 1-based: the producer's line number (a file's,
+  // a connection's, Publish's seq), used in error messages and as the line's position in its
+  // run (daemon/store/raw_log.hpp), so the same line read again, from any source that numbers
+  // it the same way, is stored once. Returns false if the line was rejected; the error is in
+  // last_error() as "<source>:<line_no>: <why>".
   bool add_line(std::string_view line, uint64_t line_no);
 
   // The same, for a producer that names the run of each line (gRPC Publish): a line of
@@ -46,6 +49,9 @@ public:
   const std::set<std::string>& runs_seen() const { return m_runs_seen; }
   const std::string& last_run() const { return m_last_run; }
 
+  // Runs whose lines were dropped for starting before the retention window (SourceStats).
+  const std::set<std::string>& runs_too_old() const { return m_runs_too_old; }
+
   uint64_t accepted() const { return m_accepted; }
   uint64_t rejected() const { return m_rejected; }
   const std::string& last_error() const { return m_last_error; }
@@ -58,6 +64,9 @@ private:
   codec::EventDecoder m_decoder;
   store::Batch m_batch;
   std::set<std::string> m_runs_seen;
+  std::set<std::string> m_runs_too_old;
+  std::string m_current_run; // of the last accepted line, kept or too old
+  bool m_last_run_too_old = false;
   std::string m_last_run;
   uint64_t m_accepted = 0;
   uint64_t m_rejected = 0;

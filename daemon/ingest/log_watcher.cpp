@@ -259,7 +259,11 @@ asio::awaitable<void> LogWatcher::run() {
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
-  spdlog::info("watcher: back-fill done: {} log files in {} ms", m_files_done.load(), ms);
+  spdlog::info("watcher: back-fill done: {} log files in {} ms{}", m_files_done.load(), ms,
+               m_stats.old_runs_skipped() == 0
+                   ? std::string()
+                   : fmt::format(" ({} runs older than the retention window not stored)",
+                                 m_stats.old_runs_skipped()));
 }
 
 asio::awaitable<void> LogWatcher::read_events() {
@@ -347,8 +351,16 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
   auto f = std::make_shared<TailedFile>();
   f->path = path;
   std::string stem = path.stem().string();
-  if (parse_run_id(stem)) {
+  if (auto id = parse_run_id(stem)) {
     f->name_run_id = std::move(stem);
+    // A log older than the retention window is not read (gc would delete its run): the
+    // back-fill of months of ~/.cargo/log stores only what the policy keeps.
+    const int64_t oldest = m_stats.oldest_kept_unix_ms();
+    if (oldest != 0 && id->unix_ms < oldest && !m_stored.contains(path.string())) {
+      f->abandoned = true;
+      f->end_known = f->announced = true;
+      m_stats.skipped_old_run();
+    }
   }
   // The stored position is used once: a file deleted and created again under the same name is
   // new to us.
@@ -623,8 +635,8 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       facts.run_id = f->checkpoint_run_id();
       facts.ended = true;
       batch.facts.push_back(std::move(facts));
-      batch.checkpoint =
-          store::FileCheckpoint{f->path.string(), inode, f->offset, f->checkpoint_run_id()};
+      batch.checkpoint = store::FileCheckpoint{f->path.string(), inode, f->offset, f->line_no,
+                                               f->checkpoint_run_id()};
       auto r = co_await commit(m_writer, std::move(batch));
       if (!r) {
         spdlog::error("watcher: could not store the end of {}: {}", f->path.string(),
@@ -764,7 +776,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     const bool ends_run = ending && !batch.facts.empty();
     const bool has_facts = !batch.facts.empty();
     batch.checkpoint =
-        store::FileCheckpoint{f->path.string(), inode, new_offset, f->checkpoint_run_id()};
+        store::FileCheckpoint{f->path.string(), inode, new_offset, line_no, f->checkpoint_run_id()};
     auto r = co_await commit(m_writer, std::move(batch));
     if (!r) {
       spdlog::error("watcher: could not store {} from byte {}: {}; it is read again when it "
@@ -774,6 +786,18 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       co_return;
     }
     ++m_counters.batches;
+    if (r->diverged > 0) {
+      // Another log of the same run id (replaced under its name): the run stored is the first.
+      spdlog::warn("watcher: {}: {} lines not stored, their place in run {} holds other lines "
+                   "(first: {})",
+                   f->path.string(), r->diverged, r->divergences.front().run_id,
+                   r->divergences.front().message);
+      for (uint64_t i = 0; i < r->diverged; ++i) { // counted each; the first few named
+        const auto& d = r->divergences[std::min<size_t>(i, r->divergences.size() - 1)];
+        m_stats.rejected(k_counter,
+                         f->path.string() + ":" + std::to_string(d.position) + ": " + d.message);
+      }
+    }
     f->offset = new_offset;
     f->line_no = line_no;
     if (events > 0) {

@@ -116,6 +116,7 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
   std::vector<std::string> errors;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
+  uint64_t diverged = 0;
   uint64_t line_no = 0;
   bool disconnected = false;
   bool skipping_long_line = false; // inside a line over the limit: drop until its newline
@@ -141,6 +142,12 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
     }
     stored += r->inserted;
     duplicates += r->duplicates;
+    diverged += r->diverged;
+    for (const store::Divergence& d : r->divergences) {
+      if (errors.size() < k_max_reported_errors) {
+        errors.push_back(ingestor.source() + ":" + std::to_string(d.position) + ": " + d.message);
+      }
+    }
     co_return true;
   };
 
@@ -219,6 +226,8 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
                             {"rejected", ingestor.rejected()},
                             {"stored", stored},
                             {"duplicates", duplicates},
+                            {"diverged", diverged},
+                            {"too_old_runs", ingestor.runs_too_old().size()},
                             {"errors", errors},
                             {"disconnected", disconnected}};
   std::string reply = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -41,6 +41,17 @@ std::vector<SourceCounters> SourceStats::snapshot() const {
   return out;
 }
 
+int64_t SourceStats::oldest_kept_unix_ms() const {
+  const int64_t age = m_max_age_ms;
+  if (age <= 0) {
+    return 0;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() -
+         age;
+}
+
 uint64_t SourceStats::total_rejected() const {
   std::lock_guard lock(m_mutex);
   uint64_t n = 0;

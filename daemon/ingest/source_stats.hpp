@@ -2,6 +2,8 @@
 // by every source and read by Admin.Status. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -30,7 +32,18 @@ public:
   std::vector<SourceCounters> snapshot() const;
   uint64_t total_rejected() const;
 
+  // The retention window every source applies at ingest: a run that started longer ago than
+  // `max_age` is not stored (the next gc would delete it), and is counted here. Zero (the
+  // default): every run is stored.
+  void set_max_age(std::chrono::milliseconds max_age) { m_max_age_ms = max_age.count(); }
+  // The start (Unix ms) before which a run is too old; 0 when there is no window.
+  int64_t oldest_kept_unix_ms() const;
+  void skipped_old_run() { ++m_old_runs_skipped; }
+  uint64_t old_runs_skipped() const { return m_old_runs_skipped; }
+
 private:
+  std::atomic<int64_t> m_max_age_ms{0};
+  std::atomic<uint64_t> m_old_runs_skipped{0};
   mutable std::mutex m_mutex;
   std::map<std::string, SourceCounters> m_sources;
 };

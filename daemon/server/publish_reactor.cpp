@@ -195,6 +195,17 @@ void PublishReactor::on_committed(const Result<store::BatchOutcome>& result) {
     for (auto& r : m_flight_rejections) {
       m_out_rejections.push_back(std::move(r));
     }
+    // A line whose seq is taken by other bytes is refused like a bad line.
+    for (const store::Divergence& d : result->divergences) {
+      auto& r = m_out_rejections.emplace_back();
+      r.set_run_id(d.run_id);
+      r.set_seq(d.position);
+      r.set_error(m_name + ": " + d.message);
+    }
+    if (result->diverged > 0) {
+      spdlog::warn("{}: {} lines refused, their seq holds other bytes (first: {})", m_name,
+                   result->diverged, result->divergences.front().message);
+    }
   } else {
     // Nothing of the batch is stored: acknowledge nothing more, end the stream; the producer
     // resends from its last acknowledgement.

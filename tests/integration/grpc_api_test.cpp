@@ -229,7 +229,7 @@ TEST_F(GrpcApi, PublishTakesTypedEventsAndDedupesThemLikeTheirLines) {
   auto stored_before = events_stored();
   ASSERT_EQ(stored_before, 10u);
   // A typed event with no run id and no raw: the daemon writes cargo's line for it, so the same
-  // event sent again is recognised as stored.
+  // event resent (a new stream, the same seq) is recognised as stored.
   v1::PublishRequest item;
   item.set_run_id("20261201T000000000Z-0123456789abcdef");
   item.set_seq(1);
@@ -237,23 +237,48 @@ TEST_F(GrpcApi, PublishTakesTypedEventsAndDedupesThemLikeTheirLines) {
   e->set_timestamp("2026-12-01T00:00:00.5Z");
   e->set_reason("resolution-started");
   e->mutable_resolution_started()->set_elapsed(0.25);
+  {
+    Publisher pub(channel);
+    ASSERT_TRUE(pub.send(item));
+    ASSERT_TRUE(pub.wait_ack(item.run_id(), 1));
+    EXPECT_TRUE(pub.finish().ok());
+    EXPECT_TRUE(pub.rejections().empty());
+  }
   Publisher pub(channel);
-  ASSERT_TRUE(pub.send(item));
+  ASSERT_TRUE(pub.send(item)); // resent: a duplicate
   ASSERT_TRUE(pub.wait_ack(item.run_id(), 1));
-  item.set_seq(2); // the same event again, under the next seq: a duplicate
-  ASSERT_TRUE(pub.send(item));
-  ASSERT_TRUE(pub.wait_ack(item.run_id(), 2));
   // A line of another run than the item says is refused, and acknowledged all the same.
-  item.set_seq(3);
+  item.set_seq(2);
   item.set_line(lines[1]);
   ASSERT_TRUE(pub.send(item));
-  ASSERT_TRUE(pub.wait_ack(item.run_id(), 3));
+  ASSERT_TRUE(pub.wait_ack(item.run_id(), 2));
   EXPECT_TRUE(pub.finish().ok());
   auto rejections = pub.rejections();
   ASSERT_EQ(rejections.size(), 1u);
-  EXPECT_EQ(rejections[0].seq(), 3u);
+  EXPECT_EQ(rejections[0].seq(), 2u);
   EXPECT_NE(rejections[0].error().find("is not the run it was sent for"), std::string::npos)
       << rejections[0].error();
+  // Other bytes under a seq already stored are refused too, naming the run and line: a line is
+  // never stored twice, nor replaced.
+  {
+    Publisher other(channel);
+    v1::PublishRequest changed;
+    changed.set_run_id(item.run_id());
+    changed.set_seq(1);
+    auto* c = changed.mutable_typed();
+    c->set_timestamp("2026-12-01T00:00:00.5Z");
+    c->set_reason("resolution-started");
+    c->mutable_resolution_started()->set_elapsed(0.75);
+    ASSERT_TRUE(other.send(changed));
+    ASSERT_TRUE(other.wait_ack(item.run_id(), 1));
+    EXPECT_TRUE(other.finish().ok());
+    auto refused = other.rejections();
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].seq(), 1u);
+    EXPECT_NE(refused[0].error().find("line 1: differs from the line stored at that position"),
+              std::string::npos)
+        << refused[0].error();
+  }
   EXPECT_EQ(events_stored(), 11u);
   EXPECT_EQ(run(item.run_id()).events(), 1u);
 }
