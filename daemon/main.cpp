@@ -238,6 +238,8 @@ int main(int argc, char** argv) {
         live.on_commit(std::move(b), o);
       });
   ca::ingest::SourceStats stats;
+  // Runs older than the retention window are not stored at ingest (gc would delete them).
+  stats.set_max_age(std::chrono::duration_cast<std::chrono::milliseconds>(retention.max_age));
   ca::correlate::LinuxProcReader proc;
   ca::correlate::Correlator correlator(proc);
   ShutdownLatch shutdown;

@@ -1,5 +1,7 @@
 // `ingest PATH...`: sends cargo log files (or directories of *.jsonl) to the daemon's NDJSON
-// socket, one connection per file, and prints what was taken and rejected.
+// socket, one connection per file, a few files at a time (the daemon decodes one while its
+// writer commits another), and prints what was taken and rejected: a progress line on a
+// terminal, one summary line in any case.
 //
 // Exit code 1 if any line was rejected or any file could not be sent.
 #include "client/client_context.hpp"
@@ -12,10 +14,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 namespace ca::client {
 
@@ -26,8 +33,13 @@ struct FileOutcome {
   uint64_t rejected = 0;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
+  uint64_t diverged = 0;
+  uint64_t too_old_runs = 0;
   std::vector<std::string> errors;
 };
+
+// Files sent at once: enough to keep the daemon's decoding and its writer both busy.
+constexpr size_t k_parallel_files = 4;
 
 class Fd {
 public:
@@ -111,6 +123,8 @@ Result<FileOutcome> send_file(const std::filesystem::path& socket_path,
   out.rejected = j.value("rejected", uint64_t{0});
   out.stored = j.value("stored", uint64_t{0});
   out.duplicates = j.value("duplicates", uint64_t{0});
+  out.diverged = j.value("diverged", uint64_t{0});
+  out.too_old_runs = j.value("too_old_runs", uint64_t{0});
   for (const auto& e : j.value("errors", nlohmann::json::array())) {
     std::string msg = e.get<std::string>();
     // The daemon names the connection ("socket#7:12: ..."); the user knows the file.
@@ -169,28 +183,74 @@ void add_ingest_command(CLI::App& app, ClientContext& ctx) {
       if (!d) {
         return ctx.fail(d.error());
       }
-      auto socket = ingest_socket_path((*d)->options().runtime_dir);
-      for (const auto& f : files) {
-        auto r = send_file(socket, f);
-        if (!r) {
-          errors.push_back(r.error().message);
-          continue;
+      const auto socket = ingest_socket_path((*d)->options().runtime_dir);
+      const bool progress = ::isatty(STDERR_FILENO) != 0 && files.size() > 1;
+      const auto started = std::chrono::steady_clock::now();
+      std::atomic<size_t> next{0};
+      std::mutex mutex; // guards total, sent, errors, done
+      size_t done = 0;
+      auto show_progress = [&] { // with `mutex` held
+        double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        double rate = secs > 0 ? static_cast<double>(total.accepted) / secs : 0;
+        double eta =
+            done == 0 ? 0
+                      : secs * static_cast<double>(files.size() - done) / static_cast<double>(done);
+        std::fprintf(stderr, "\r\033[Kingest: %zu/%zu files, %.0f lines/s, ETA %.0f s", done,
+                     files.size(), rate, eta);
+      };
+      auto worker = [&] {
+        for (size_t i = next++; i < files.size(); i = next++) {
+          auto r = send_file(socket, files[i]);
+          std::lock_guard lock(mutex);
+          ++done;
+          if (!r) {
+            errors.push_back(r.error().message);
+          } else {
+            ++sent;
+            total.accepted += r->accepted;
+            total.rejected += r->rejected;
+            total.stored += r->stored;
+            total.duplicates += r->duplicates;
+            total.diverged += r->diverged;
+            total.too_old_runs += r->too_old_runs;
+            errors.insert(errors.end(), r->errors.begin(), r->errors.end());
+          }
+          if (progress) {
+            show_progress();
+          }
         }
-        ++sent;
-        total.accepted += r->accepted;
-        total.rejected += r->rejected;
-        total.stored += r->stored;
-        total.duplicates += r->duplicates;
-        errors.insert(errors.end(), r->errors.begin(), r->errors.end());
+      };
+      std::vector<std::thread> workers;
+      for (size_t i = 1; i < std::min(k_parallel_files, files.size()); ++i) {
+        workers.emplace_back(worker);
+      }
+      worker();
+      for (auto& t : workers) {
+        t.join();
+      }
+      if (progress) {
+        std::fputs("\r\033[K", stderr);
       }
     }
     std::cout << "ingested " << sent << " file" << (sent == 1 ? "" : "s") << ": " << total.accepted
               << " lines taken (" << total.stored << " new, " << total.duplicates
-              << " already stored), " << total.rejected << " rejected\n";
+              << " already stored" << (total.diverged > 0 ? ", " : "")
+              << (total.diverged > 0 ? std::to_string(total.diverged) + " differing from stored"
+                                     : "")
+              << "), " << total.rejected << " rejected\n";
+    if (total.too_old_runs > 0) {
+      std::cout << total.too_old_runs << " run" << (total.too_old_runs == 1 ? "" : "s")
+                << " started before the daemon's retention window and "
+                << (total.too_old_runs == 1 ? "was" : "were")
+                << " not stored (the next gc would delete them); to keep older runs, start the "
+                   "daemon with a larger --keep-days (0 keeps everything)\n";
+    }
+    std::stable_sort(errors.begin(), errors.end()); // file order, whatever order they ended in
     for (const auto& e : errors) {
       std::cerr << k_program << ": error: " << e << '\n';
     }
-    if (!errors.empty() || total.rejected > 0) {
+    if (!errors.empty() || total.rejected > 0 || total.diverged > 0) {
       ctx.exit_code = k_exit_error;
     }
   });

@@ -288,5 +288,62 @@ TEST(Client, UsageErrorsExitWithTwo) {
   EXPECT_EQ(run_client(dir / "run", {"no-such-command"}).exit_code, 2);
 }
 
+// Runs older than the daemon's retention window are not stored at ingest (the next gc would
+// delete them a minute later, after `ingest` said "stored"): `ingest` says how many and how to
+// keep them; the watcher's back-fill skips them too.
+TEST(IngestRetention, RunsOlderThanTheWindowAreSkippedAndCountedAndKeptWithoutALimit) {
+  TempDir dir;
+  // The corpus was logged on 2026-11-23: more than a day before any day this test runs.
+  DaemonProcess strict{dir.path() / "strict", {"--no-watch", "--keep-days", "1"}};
+  ASSERT_TRUE(strict.start());
+  auto r = strict.client({"ingest", fixture_path(k_corpus_a).string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ingested 10 files: 0 lines taken (0 new, 0 already stored), 0 rejected"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("10 runs started before the daemon's retention window and were not "
+                       "stored"),
+            std::string::npos)
+      << r.out;
+  auto none = strict.client({"report", "sessions", "--all"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no sessions found"), std::string::npos) << none.err;
+
+  // Without an age limit the same files are stored.
+  DaemonProcess keep{dir.path() / "keep", {"--no-watch", "--keep-days", "0"}};
+  ASSERT_TRUE(keep.start());
+  r = keep.client({"ingest", fixture_path(k_corpus_a).string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("retention window"), std::string::npos) << r.out;
+  auto j = client_json(keep, {"report", "sessions", "--all", "--limit", "100", "--format", "json"});
+  EXPECT_EQ(all_runs(j).size(), 10u);
+}
+
+// The watcher's back-fill applies the same window: old logs in the log dir make no runs.
+TEST(IngestRetention, BackFillSkipsLogsOlderThanTheWindow) {
+  TempDir dir;
+  const auto logs = dir.path() / "cargo-log";
+  std::filesystem::create_directories(logs);
+  for (const auto& e : std::filesystem::directory_iterator(fixture_path(k_corpus_a))) {
+    std::filesystem::copy_file(e.path(), logs / e.path().filename());
+  }
+  DaemonProcess d{dir.path() / "d", {"--watch-dir", logs.string(), "--keep-days", "1"}};
+  ASSERT_TRUE(d.start());
+  json status;
+  for (int i = 0; i < 100; ++i) {
+    status = client_json(d, {"status", "--format", "json"});
+    // proto3 JSON writes 64-bit integers as strings.
+    auto done = status.value("backfill_files_done", json("0"));
+    if (done.is_string() && std::stoull(done.get<std::string>()) >= 10) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(status.value("backfill_files_done", json("0")), json("10")) << status.dump();
+  auto none = d.client({"report", "sessions", "--all"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no sessions found"), std::string::npos) << none.err;
+}
+
 } // namespace
 } // namespace ca::test
