@@ -5,8 +5,11 @@
 // own connection and wait for the daemon's summary line, which it sends only after the last
 // batch committed. Baselines measured in the same run, on the same bytes:
 //   - socket only: the same producers into a reader that discards (the transport's ceiling);
-//   - decode only: the codec over the same lines in this process (the parser's ceiling).
-// Reports medians over repetitions and the ratios to the baselines.
+//   - decode only: the codec over the same lines in this process (the parser's ceiling);
+//   - naive: the same bytes -> simdjson (run_id, reason, timestamp) -> one SQLite row per line,
+//     one transaction per repetition, in this process (the rate issue #10 names as the goal).
+// Reports medians over repetitions, the ratios to the baselines, and the database's size after
+// the daemon stopped (checkpointed) against the JSONL bytes it took.
 //
 // Usage: bench_ingest [replays=200] [producers=2] [repetitions=5]
 #include "shared/codec/event_decoder.hpp"
@@ -15,6 +18,8 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -115,6 +120,46 @@ private:
   std::thread m_thread;
 };
 
+// The naive pipeline: every line parsed by simdjson and inserted as a row, one transaction.
+double naive_rate(const std::filesystem::path& db_path, const std::string& jsonl, size_t events) {
+  std::filesystem::remove(db_path);
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE lines(run_id "
+               "TEXT, reason TEXT, timestamp TEXT, raw TEXT)",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO lines VALUES (?1, ?2, ?3, ?4)", -1, &ins, nullptr);
+  auto t0 = Clock::now();
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  simdjson::ondemand::parser parser;
+  size_t begin = 0;
+  while (begin < jsonl.size()) {
+    size_t nl = jsonl.find('\n', begin);
+    std::string_view line(jsonl.data() + begin, nl - begin);
+    simdjson::padded_string padded(line);
+    auto doc = parser.iterate(padded);
+    std::string_view run_id, reason, ts;
+    if (doc["run_id"].get_string().get(run_id) || doc["timestamp"].get_string().get(ts) ||
+        doc["reason"].get_string().get(reason)) {
+      std::fprintf(stderr, "naive: a line without run_id, timestamp or reason\n");
+    }
+    sqlite3_bind_text(ins, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 2, reason.data(), static_cast<int>(reason.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 3, ts.data(), static_cast<int>(ts.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 4, line.data(), static_cast<int>(line.size()), SQLITE_STATIC);
+    sqlite3_step(ins);
+    sqlite3_reset(ins);
+    begin = nl + 1;
+  }
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  return static_cast<double>(events) / secs;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -149,12 +194,18 @@ int main(int argc, char** argv) {
   if (!daemon.start()) {
     return 1;
   }
-  std::vector<double> ingest_rates, socket_rates;
+  std::vector<double> ingest_rates, socket_rates, naive_rates;
+  uint64_t jsonl_bytes = 0;
   for (size_t rep = 0; rep < repetitions; ++rep) {
     std::vector<std::string> shares(producers);
+    std::string all;
     for (size_t i = 0; i < replays; ++i) {
-      shares[i % producers] += replay(lines, i, rep);
+      std::string one = replay(lines, i, rep);
+      shares[i % producers] += one;
+      all += one;
     }
+    jsonl_bytes += all.size();
+    naive_rates.push_back(naive_rate(dir.path() / "naive.sqlite3", all, events_per_rep));
     DiscardSink sink((dir.path() / "sink.sock").string());
     double sink_secs = run_producers(
         shares, [&](const std::string& s) { ca::test::send_ndjson(dir.path() / "sink.sock", s); });
@@ -172,19 +223,24 @@ int main(int argc, char** argv) {
       return 1;
     }
     ingest_rates.push_back(events_per_rep / secs);
-    std::printf("  repetition %zu: ingest %.0f events/s, socket-only %.0f events/s\n", rep + 1,
-                ingest_rates.back(), socket_rates.back());
+    std::printf("  repetition %zu: ingest %.0f events/s, socket-only %.0f events/s, naive %.0f "
+                "events/s\n",
+                rep + 1, ingest_rates.back(), socket_rates.back(), naive_rates.back());
   }
   double ingest = median(ingest_rates), socket = median(socket_rates),
-         decode = median(decode_rates);
+         decode = median(decode_rates), naive = median(naive_rates);
   std::printf("median ingest (socket -> committed rows): %.0f events/s\n", ingest);
   std::printf("median socket-only baseline:             %.0f events/s (ingest = %.3f of it)\n",
               socket, ingest / socket);
   std::printf("median decode-only baseline (1 thread):  %.0f events/s (ingest = %.3f of it)\n",
               decode, ingest / decode);
-  std::printf("database size after %zu events: %.1f MiB\n", events_per_rep * repetitions,
-              static_cast<double>(std::filesystem::file_size(daemon.db_path()) +
-                                  std::filesystem::file_size(daemon.db_path().string() + "-wal")) /
-                  (1024.0 * 1024.0));
+  std::printf("median naive files->simdjson->SQLite:    %.0f events/s (ingest = %.3f of it)\n",
+              naive, ingest / naive);
+  daemon.stop(); // checkpoints the WAL into the database file
+  const double db_bytes = static_cast<double>(std::filesystem::file_size(daemon.db_path()));
+  std::printf("database after stop: %.1f MiB for %.1f MiB of JSONL (%zu events): %.3f of the "
+              "JSONL\n",
+              db_bytes / (1024.0 * 1024.0), static_cast<double>(jsonl_bytes) / (1024.0 * 1024.0),
+              events_per_rep * repetitions, db_bytes / static_cast<double>(jsonl_bytes));
   return 0;
 }
