@@ -114,8 +114,10 @@ Result<BatchOutcome> EventStore::apply(const Batch& batch) {
     }
   }
   for (RunCache* run : touched) {
+    CA_TRY_ASSIGN(int64_t units, flush_units(*run));
     CA_TRY(flush_lines(*run));
-    const RunDelta& d = deltas[run->id];
+    RunDelta& d = deltas[run->id];
+    d.units_total += units;
     CA_TRY(flush_delta(run->id, d));
     if (d.units_changed) {
       CA_TRY(refresh_root_rebuilds(m_db, run->id)); // once per run and batch: see trend_index.hpp
@@ -266,6 +268,43 @@ Result<int64_t> EventStore::unit_key(std::string_view package_id,
   return id;
 }
 
+Result<int64_t> EventStore::flush_units(RunCache& run) {
+  int64_t inserted = 0;
+  if (run.new_units.empty()) {
+    return inserted;
+  }
+  CA_TRY_ASSIGN(Statement * ins,
+                m_db.prepare_cached("INSERT OR IGNORE INTO unit_rows(run, idx, key, requested, "
+                                    "dependencies, fingerprint, cause_kind, cause, start, rmeta, "
+                                    "finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                                    "CAST(?8 AS BLOB), ?9, ?10, ?11)"));
+  CA_TRY_ASSIGN(Statement * upd,
+                m_db.prepare_cached("UPDATE unit_rows SET fingerprint = COALESCE(?3, fingerprint), "
+                                    "cause_kind = COALESCE(?4, cause_kind), "
+                                    "cause = COALESCE(CAST(?5 AS BLOB), cause), "
+                                    "start = COALESCE(?6, start), rmeta = COALESCE(?7, rmeta), "
+                                    "finish = COALESCE(?8, finish) WHERE run = ?1 AND idx = ?2"));
+  for (const auto& [index, u] : run.new_units) {
+    {
+      auto g = ins->bind(run.id, index, u.key, u.requested ? 1 : 0, u.dependencies, u.fingerprint,
+                         u.cause_kind, u.cause, u.start, u.rmeta, u.finish);
+      CA_TRY(ins->run());
+      inserted += ins->changes();
+      if (ins->changes() == 0) {
+        // Registered again (a run that names one index twice): what this batch says still holds.
+        auto g2 = upd->bind(run.id, index, u.fingerprint, u.cause_kind, u.cause, u.start, u.rmeta,
+                            u.finish);
+        CA_TRY(upd->run());
+      }
+    }
+    if (u.start && u.finish) {
+      CA_TRY(record_unit_build(m_db, run.id, index));
+    }
+  }
+  run.new_units.clear();
+  return inserted;
+}
+
 Result<void> EventStore::flush_lines(RunCache& run) {
   run.stored.reset();
   if (run.pending.empty()) {
@@ -283,12 +322,16 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
   ++d.events;
   d.last_event_ns = std::max(d.last_event_ns, e.timestamp_unix_ns());
 
-  auto set_unit_time = [&](const char* sql, uint32_t index, double elapsed) -> Result<void> {
+  auto set_unit_time = [&](std::optional<double> PendingUnit::*field, const char* sql,
+                           uint32_t index, double elapsed) -> Result<void> {
+    d.last_elapsed = std::max(d.last_elapsed, elapsed);
+    if (auto it = run.new_units.find(index); it != run.new_units.end()) {
+      it->second.*field = elapsed;
+      return {};
+    }
     CA_TRY_ASSIGN(Statement * s, m_db.prepare_cached(sql));
     auto g = s->bind(run.id, index, elapsed);
-    CA_TRY(s->run());
-    d.last_elapsed = std::max(d.last_elapsed, elapsed);
-    return {};
+    return s->run();
   };
 
   switch (e.payload_case()) {
@@ -332,12 +375,11 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
     }
     CA_TRY_ASSIGN(int64_t key, unit_key(u.package_id(), pkg.name, pkg.version, u.target().name(),
                                         u.target().kind(), u.mode(), u.platform(), features));
-    CA_TRY_ASSIGN(Statement * s,
-                  m_db.prepare_cached("INSERT OR IGNORE INTO unit_rows(run, idx, key, requested, "
-                                      "dependencies) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    auto g = s->bind(run.id, u.index(), key, u.requested() ? 1 : 0, join_indices(u.dependencies()));
-    CA_TRY(s->run());
-    d.units_total += s->changes();
+    // Written once at the end of the batch with what the batch says of it (see PendingUnit).
+    PendingUnit& p = run.new_units[u.index()];
+    p.key = key;
+    p.requested = u.requested();
+    p.dependencies = join_indices(u.dependencies());
     d.units_changed = true;
     break;
   }
@@ -349,11 +391,17 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
       cause_kind = f.cause().dirty_reason();
       cause_blob = f.cause().SerializeAsString();
     }
-    CA_TRY_ASSIGN(Statement * s,
-                  m_db.prepare_cached("UPDATE unit_rows SET fingerprint = ?3, cause_kind = ?4, "
-                                      "cause = CAST(?5 AS BLOB) WHERE run = ?1 AND idx = ?2"));
-    auto g = s->bind(run.id, f.index(), status_name(f.status()), cause_kind, cause_blob);
-    CA_TRY(s->run());
+    if (auto it = run.new_units.find(f.index()); it != run.new_units.end()) {
+      it->second.fingerprint = status_name(f.status());
+      it->second.cause_kind = std::move(cause_kind);
+      it->second.cause = std::move(cause_blob);
+    } else {
+      CA_TRY_ASSIGN(Statement * s,
+                    m_db.prepare_cached("UPDATE unit_rows SET fingerprint = ?3, cause_kind = ?4, "
+                                        "cause = CAST(?5 AS BLOB) WHERE run = ?1 AND idx = ?2"));
+      auto g = s->bind(run.id, f.index(), status_name(f.status()), cause_kind, cause_blob);
+      CA_TRY(s->run());
+    }
     switch (f.status()) {
     case v1::FINGERPRINT_STATUS_NEW:
       ++d.units_new;
@@ -371,18 +419,23 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
     break;
   }
   case v1::Event::kUnitStarted:
-    CA_TRY(set_unit_time("UPDATE unit_rows SET start = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time(&PendingUnit::start,
+                         "UPDATE unit_rows SET start = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_started().index(), e.unit_started().elapsed()));
     ++d.units_started;
     break;
   case v1::Event::kUnitRmetaFinished:
-    CA_TRY(set_unit_time("UPDATE unit_rows SET rmeta = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time(&PendingUnit::rmeta,
+                         "UPDATE unit_rows SET rmeta = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_rmeta_finished().index(), e.unit_rmeta_finished().elapsed()));
     break;
   case v1::Event::kUnitFinished:
-    CA_TRY(set_unit_time("UPDATE unit_rows SET finish = ?3 WHERE run = ?1 AND idx = ?2",
+    CA_TRY(set_unit_time(&PendingUnit::finish,
+                         "UPDATE unit_rows SET finish = ?3 WHERE run = ?1 AND idx = ?2",
                          e.unit_finished().index(), e.unit_finished().elapsed()));
-    CA_TRY(record_unit_build(m_db, run.id, e.unit_finished().index()));
+    if (!run.new_units.contains(e.unit_finished().index())) {
+      CA_TRY(record_unit_build(m_db, run.id, e.unit_finished().index()));
+    }
     ++d.units_finished;
     break;
   case v1::Event::kUnitSectionStarted:

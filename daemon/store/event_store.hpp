@@ -13,6 +13,7 @@
 #include "daemon/store/database.hpp"
 #include "daemon/store/raw_log.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -35,12 +36,23 @@ public:
   }
 
 private:
+  // A unit registered by the batch under way: its row is written once, at the end of the batch,
+  // with what the batch's later events say of it (fingerprint, times), instead of an INSERT and
+  // four UPDATEs.
+  struct PendingUnit {
+    int64_t key = 0;
+    bool requested = false;
+    std::string dependencies;
+    std::optional<std::string> fingerprint, cause_kind, cause;
+    std::optional<double> start, rmeta, finish;
+  };
   struct RunCache {
     int64_t id = 0;
     uint64_t raw_last = 0; // the watermark: highest position taken
     uint64_t raw_hash = k_roll_hash_seed;
-    RawBlock pending;               // lines taken by the batch under way
-    std::optional<RawBlock> stored; // the stored lines, read once a resend needs them
+    RawBlock pending;                          // lines taken by the batch under way
+    std::map<uint32_t, PendingUnit> new_units; // units registered by the batch under way
+    std::optional<RawBlock> stored;            // the stored lines, read once a resend needs them
     // Hashes of every line of the run, built on the first line without a position (a producer
     // that does not number its lines is deduplicated by content, as before positions existed).
     std::optional<std::unordered_set<uint64_t>> contents;
@@ -63,6 +75,8 @@ private:
                          BatchOutcome& out);
   Result<void> apply_event(const cargo_analysis::v1::Event& e, RunCache& run, RunDelta& delta);
   Result<void> flush_lines(RunCache& run);
+  // Writes the batch's new units; returns how many rows were inserted.
+  Result<int64_t> flush_units(RunCache& run);
   // The `unit_keys` row of a unit identity, inserted if new (cached).
   Result<int64_t> unit_key(std::string_view package_id,
                            std::string_view name,
