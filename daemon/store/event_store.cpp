@@ -79,7 +79,8 @@ Result<EventStore::RunCache*> EventStore::run_row(const std::string& run_id,
     }
   }
   CA_TRY_ASSIGN(Statement * sel,
-                m_db.prepare_cached("SELECT id, raw_last, raw_hash FROM runs WHERE run_id = ?1"));
+                m_db.prepare_cached("SELECT id, raw_last, raw_hash, COALESCE(workspace_root, '') "
+                                    "FROM runs WHERE run_id = ?1"));
   auto g = sel->bind(run_id);
   CA_TRY_ASSIGN(bool row, sel->step());
   if (!row) {
@@ -192,6 +193,10 @@ Result<bool> EventStore::take_line(RunCache& run,
     run.contents->insert(roll_hash(k_roll_hash_seed, raw));
   }
   if (position > run.raw_last) {
+    if (run.pending.positions.empty() && run.pending.text.capacity() == 0 && !m_spare.empty()) {
+      run.pending = std::move(m_spare.back()); // a buffer of an earlier batch, capacity kept
+      m_spare.pop_back();
+    }
     run.pending.add(position, raw);
     run.raw_last = position;
     run.raw_hash = roll_hash(run.raw_hash, raw);
@@ -285,11 +290,13 @@ Result<int64_t> EventStore::flush_units(RunCache& run) {
                                     "start = COALESCE(?6, start), rmeta = COALESCE(?7, rmeta), "
                                     "finish = COALESCE(?8, finish) WHERE run = ?1 AND idx = ?2"));
   for (const auto& [index, u] : run.new_units) {
+    bool inserted_now = false;
     {
       auto g = ins->bind(run.id, index, u.key, u.requested ? 1 : 0, u.dependencies, u.fingerprint,
                          u.cause_kind, u.cause, u.start, u.rmeta, u.finish);
       CA_TRY(ins->run());
       inserted += ins->changes();
+      inserted_now = ins->changes() != 0;
       if (ins->changes() == 0) {
         // Registered again (a run that names one index twice): what this batch says still holds.
         auto g2 = upd->bind(run.id, index, u.fingerprint, u.cause_kind, u.cause, u.start, u.rmeta,
@@ -297,7 +304,11 @@ Result<int64_t> EventStore::flush_units(RunCache& run) {
         CA_TRY(upd->run());
       }
     }
-    if (u.start && u.finish) {
+    if (u.start && u.finish && inserted_now) {
+      CA_TRY(record_unit_build(m_db, UnitBuild{run.id, run.workspace_root, u.name, u.target_name,
+                                               u.target_kind, u.mode, u.package_id, u.version,
+                                               *u.finish - *u.start}));
+    } else if (u.start && u.finish) {
       CA_TRY(record_unit_build(m_db, run.id, index));
     }
   }
@@ -311,6 +322,12 @@ Result<void> EventStore::flush_lines(RunCache& run) {
     return {};
   }
   CA_TRY(insert_block(m_db, run.id, run.pending, k_append_level));
+  if (m_spare.size() < k_spare_blocks) {
+    run.pending.positions.clear();
+    run.pending.text.clear();
+    run.pending.ends.clear();
+    m_spare.push_back(std::move(run.pending));
+  }
   run.pending = RawBlock{};
   CA_TRY_ASSIGN(Statement * s,
                 m_db.prepare_cached("UPDATE runs SET raw_last = ?2, raw_hash = ?3 WHERE id = ?1"));
@@ -349,6 +366,7 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
                      argv.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                      b.profile(), b.target_dir(), b.rustc_version(), b.host(), b.jobs());
     CA_TRY(s->run());
+    run.workspace_root = b.workspace_root();
     break;
   }
   case v1::Event::kResolutionStarted:
@@ -378,6 +396,12 @@ Result<void> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
     // Written once at the end of the batch with what the batch says of it (see PendingUnit).
     PendingUnit& p = run.new_units[u.index()];
     p.key = key;
+    p.package_id = u.package_id();
+    p.name = pkg.name;
+    p.version = pkg.version;
+    p.target_name = u.target().name();
+    p.target_kind = u.target().kind();
+    p.mode = u.mode();
     p.requested = u.requested();
     p.dependencies = join_indices(u.dependencies());
     d.units_changed = true;

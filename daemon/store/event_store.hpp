@@ -41,6 +41,7 @@ private:
   // four UPDATEs.
   struct PendingUnit {
     int64_t key = 0;
+    std::string package_id, name, version, target_name, target_kind, mode;
     bool requested = false;
     std::string dependencies;
     std::optional<std::string> fingerprint, cause_kind, cause;
@@ -50,6 +51,7 @@ private:
     int64_t id = 0;
     uint64_t raw_last = 0; // the watermark: highest position taken
     uint64_t raw_hash = k_roll_hash_seed;
+    std::string workspace_root;                // for the trend index
     RawBlock pending;                          // lines taken by the batch under way
     std::map<uint32_t, PendingUnit> new_units; // units registered by the batch under way
     std::optional<RawBlock> stored;            // the stored lines, read once a resend needs them
@@ -93,6 +95,10 @@ private:
   Database& m_db;
   std::unordered_map<std::string, RunCache> m_runs;
   std::unordered_map<std::string, int64_t> m_unit_keys;
+  // Line buffers of flushed blocks, kept for the next batch's runs: growing a fresh buffer to a
+  // run's 230 KB page-faulted on every batch.
+  static constexpr size_t k_spare_blocks = 8;
+  std::vector<RawBlock> m_spare;
 };
 
 // Decides a finished run's state from its counters: `interrupted` if its log was empty or cut,

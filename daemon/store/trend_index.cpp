@@ -190,4 +190,24 @@ Result<void> record_unit_build(Database& db, int64_t run, uint32_t index) {
   return s->run();
 }
 
+Result<void> record_unit_build(Database& db, const UnitBuild& u) {
+  CA_TRY_ASSIGN(
+      Statement * s,
+      db.prepare_cached(
+          "INSERT INTO unit_trends(workspace_root, name, target_name, target_kind, mode, "
+          "package_id, version, builds, total_secs, max_secs, last_run) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?9) "
+          "ON CONFLICT(workspace_root, name, target_name, target_kind, mode) DO UPDATE SET "
+          "builds = builds + 1, total_secs = total_secs + excluded.total_secs, "
+          "max_secs = MAX(max_secs, excluded.max_secs), "
+          "package_id = CASE WHEN excluded.last_run >= last_run THEN excluded.package_id "
+          "ELSE package_id END, "
+          "version = CASE WHEN excluded.last_run >= last_run THEN excluded.version "
+          "ELSE version END, "
+          "last_run = MAX(last_run, excluded.last_run)"));
+  auto g = s->bind(u.workspace_root, u.name, u.target_name, u.target_kind, u.mode, u.package_id,
+                   u.version, u.secs, u.run);
+  return s->run();
+}
+
 } // namespace ca::store

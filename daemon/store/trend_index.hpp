@@ -39,4 +39,12 @@ Result<void> refresh_root_rebuilds(Database& db, int64_t run);
 // when its finish is first stored.
 Result<void> record_unit_build(Database& db, int64_t run, uint32_t index);
 
+// The same for a unit whose row the caller has in hand (no read of the row and its run).
+struct UnitBuild {
+  int64_t run = 0;
+  std::string_view workspace_root, name, target_name, target_kind, mode, package_id, version;
+  double secs = 0;
+};
+Result<void> record_unit_build(Database& db, const UnitBuild& u);
+
 } // namespace ca::store
