@@ -1,6 +1,8 @@
 #include "daemon/server/local_server.hpp"
 
 #include "daemon/ingest/accept.hpp"
+#include "daemon/ingest/fd_budget.hpp"
+#include "shared/safe_text.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,7 +43,7 @@ v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
   if (!status.ok()) {
     reply.clear_response();
     reply.set_code(static_cast<int>(status.error_code()));
-    reply.set_message(status.error_message());
+    reply.set_message(safe_text(status.error_message())); // a `string` field: UTF-8 only
     if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
         status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
       spdlog::error("{}: {}", call.method(), status.error_message());
@@ -76,6 +78,7 @@ Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::p
     return unexpected(ErrorCode::io,
                       "cannot listen on " + socket_path.string() + ": " + ec.message());
   }
+  self->m_connections.cap = ingest::connection_cap(ingest::fd_limit());
   asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     self->m_threads.emplace_back([s = self.get()] { s->m_io.run(); });
@@ -104,12 +107,14 @@ void LocalServer::stop() {
 }
 
 asio::awaitable<void> LocalServer::accept_loop() {
-  while (auto accepted = co_await ingest::accept_same_user(m_acceptor, "client socket")) {
+  while (auto accepted =
+             co_await ingest::accept_same_user(m_acceptor, "client socket", &m_connections)) {
     asio::co_spawn(m_io, serve(std::move(accepted->socket)), asio::detached);
   }
 }
 
 asio::awaitable<void> LocalServer::serve(local_socket socket) {
+  ingest::ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy();
   std::string body;
   for (;;) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "cargo_analysis/v1/local.pb.h"
+#include "daemon/ingest/accept.hpp"
 #include "daemon/ingest/activity.hpp"
 #include "shared/error.hpp"
 
@@ -116,6 +117,7 @@ private:
   ingest::ActivityMonitor& m_activity;
   boost::asio::io_context m_io;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
+  ingest::ConnectionCount m_connections; // capped (daemon/ingest/fd_budget.hpp)
   std::vector<std::thread> m_threads;
   bool m_stopped = false;
 };
