@@ -4,6 +4,7 @@
 // Exit code 1 if any line was rejected or any file could not be sent.
 #include "client/client_context.hpp"
 #include "shared/paths.hpp"
+#include "shared/safe_text.hpp"
 
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -188,7 +189,7 @@ void add_ingest_command(CLI::App& app, ClientContext& ctx) {
               << " lines taken (" << total.stored << " new, " << total.duplicates
               << " already stored), " << total.rejected << " rejected\n";
     for (const auto& e : errors) {
-      std::cerr << k_program << ": error: " << e << '\n';
+      std::cerr << k_program << ": error: " << safe_text(e) << '\n';
     }
     if (!errors.empty() || total.rejected > 0) {
       ctx.exit_code = k_exit_error;
