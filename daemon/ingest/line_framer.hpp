@@ -35,12 +35,13 @@ public:
       const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
       const char* stop = nl != nullptr ? nl : end;
       const auto n = static_cast<size_t>(stop - p);
-      if (m_long_bytes == 0 && m_partial.size() + n > m_max) {
-        m_long_bytes = m_partial.size(); // the line just went over: drop what was held of it
+      if (!m_in_long && m_partial.size() + n > m_max) {
+        m_in_long = true; // the line just went over: drop what was held of it
+        m_long_bytes = m_partial.size();
         m_partial.clear();
         m_partial.shrink_to_fit();
       }
-      if (m_long_bytes != 0) {
+      if (m_in_long) {
         m_long_bytes += n;
         while (m_long_bytes > m_next_report) {
           on_oversize(m_line_no + 1, m_long_bytes);
@@ -48,13 +49,14 @@ public:
         }
       }
       if (nl == nullptr) {
-        if (m_long_bytes == 0) {
+        if (!m_in_long) {
           m_partial.append(p, n);
         }
         return;
       }
       ++m_line_no;
-      if (m_long_bytes != 0) {
+      if (m_in_long) {
+        m_in_long = false;
         m_long_bytes = 0;
         m_next_report = m_max;
       } else if (m_partial.empty()) {
@@ -71,7 +73,7 @@ public:
   // The start of a line not ended yet (empty while skipping an over-long one).
   const std::string& partial() const { return m_partial; }
   // Whether the stream is inside a line over the limit.
-  bool in_long_line() const { return m_long_bytes != 0; }
+  bool in_long_line() const { return m_in_long; }
   // Complete lines seen so far (over-long ones included).
   uint64_t lines() const { return m_line_no; }
   // Drops the partial line (e.g. an idle producer's, after a timeout). Returns its size.
@@ -86,7 +88,8 @@ private:
   size_t m_max;
   std::string m_partial;
   uint64_t m_line_no = 0;
-  uint64_t m_long_bytes = 0;      // bytes of the over-long line so far; 0: not in one
+  bool m_in_long = false;         // inside a line over the limit
+  uint64_t m_long_bytes = 0;      // bytes of that line so far
   uint64_t m_next_report = m_max; // report again once m_long_bytes passes this
 };
 

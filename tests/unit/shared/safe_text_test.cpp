@@ -51,7 +51,7 @@ TEST(SafeText, ForgedLogLineStaysOnItsLine) {
 }
 
 TEST(SafeText, IsIdempotent) {
-  for (const std::string s : {"a\xff\n\x1b[1m\\x41"s, "\xe2\x80\xae\t\r\0"s, "plain"s}) {
+  for (const std::string& s : {"a\xff\n\x1b[1m\\x41"s, "\xe2\x80\xae\t\r\0"s, "plain"s}) {
     const std::string once = safe_text(s);
     EXPECT_TRUE(is_safe_text(once)) << once;
     EXPECT_EQ(safe_text(once), once);
