@@ -349,7 +349,8 @@ TEST_F(Socket, ThousandIdleConnectionsLeaveStatusAnsweringAndCpuIdle) {
   for (int fd : fds) {
     ::close(fd);
   }
-  ASSERT_TRUE(wait_until([&] { return usage_of(daemon.pid()).fds <= start.fds + 5; }));
+  ASSERT_TRUE(wait_until([&] { return usage_of(daemon.pid()).fds <= start.fds + 20; }))
+      << usage_of(daemon.pid()).fds << " descriptors open, " << start.fds << " before";
   const ProcUsage end = usage_of(daemon.pid());
   std::cout << "[ figures  ] " << k_connections << " idle connections: RSS " << start.rss_kb
             << " -> " << flooded.rss_kb << " -> " << end.rss_kb << " kB, fds " << start.fds
@@ -387,7 +388,7 @@ TEST_F(Socket, GrpcSocketRefusesAnotherUid) {
       long got = -1;
       if (fd >= 0) {
         static const char k_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
-        (void)::write(fd, k_preface, sizeof k_preface - 1);
+        (void)::send(fd, k_preface, sizeof k_preface - 1, MSG_NOSIGNAL); // refused: EPIPE
         timeval tv{2, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         char buf[256];
