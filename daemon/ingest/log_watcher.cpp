@@ -393,8 +393,8 @@ void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
       // Only a file we would read makes its run known: not a FIFO, a device or a symlink
       // elsewhere that merely has a log's name.
       LogOpen opened = open_log(path);
-      UniqueFd fd(opened.fd);
-      if (fd) {
+      if (opened.fd >= 0) {
+        ::close(opened.fd); // before the callback: it looks for the processes holding the file
         m_options.on_new_file(path, static_cast<uint64_t>(opened.st.st_ino));
         f->announced = !f->name_run_id.empty(); // the correlator made its run known
       }

@@ -24,6 +24,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <grpcpp/support/status.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -90,6 +91,8 @@ class LocalServer {
 public:
   // Frames larger than this end the connection (requests are small; this only bounds memory).
   static constexpr uint32_t k_max_frame = 16 * 1024 * 1024;
+  // A connection with no call for this long is closed (a CLI command makes its calls at once).
+  static constexpr std::chrono::seconds k_idle_timeout{30};
 
   // Binds `socket_path` (replacing a stale one, mode 0600) and serves `table` on `threads`
   // threads. Returns an io error naming the path if it cannot bind.
