@@ -2,6 +2,7 @@
 
 #include "shared/paths.hpp"
 #include "shared/proto_json.hpp"
+#include "shared/safe_text.hpp"
 
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ void ClientContext::print_json(const google::protobuf::Message& message) const {
   // ~12x faster: MessageToJsonString was most of a command's time for large reports.
   auto out = to_json(message, {.pretty = true, .always_print_primitive_fields = true});
   if (!out) {
-    std::fprintf(stderr, "%s: error: %s\n", k_program, out.error().message.c_str());
+    std::fprintf(stderr, "%s: error: %s\n", k_program, safe_text(out.error().message).c_str());
     return;
   }
   std::cout << *out;
@@ -60,10 +61,12 @@ void ClientContext::fail(const Error& error, const std::string& hint) {
 
 void ClientContext::fail(const std::string& message, const std::string& hint) {
   bool c = use_color(true);
+  // A message may quote a path or a line: one line, no escape sequences but ours.
   std::fprintf(stderr, "%s: %serror:%s %s\n", k_program, c ? "\x1b[1;31m" : "", c ? "\x1b[0m" : "",
-               message.c_str());
+               safe_text(message).c_str());
   if (!hint.empty()) {
-    std::fprintf(stderr, "%snote:%s %s\n", c ? "\x1b[1;36m" : "", c ? "\x1b[0m" : "", hint.c_str());
+    std::fprintf(stderr, "%snote:%s %s\n", c ? "\x1b[1;36m" : "", c ? "\x1b[0m" : "",
+                 safe_text(hint).c_str());
   }
   exit_code = k_exit_error;
 }

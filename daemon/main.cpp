@@ -6,7 +6,9 @@
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/correlate/proc_reader.hpp"
 #include "daemon/ingest/activity.hpp"
+#include "daemon/ingest/fd_budget.hpp"
 #include "daemon/ingest/log_watcher.hpp"
+#include "daemon/ingest/safe_log_formatter.hpp"
 #include "daemon/ingest/socket_listener.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
@@ -18,6 +20,7 @@
 #include "daemon/store/writer.hpp"
 #include "shared/paths.hpp"
 #include "shared/run_id.hpp"
+#include "shared/state_lock.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -73,13 +76,13 @@ void setup_logging(const Config& cfg, const std::filesystem::path& state) {
   std::shared_ptr<spdlog::logger> logger;
   if (cfg.foreground || std::getenv("JOURNAL_STREAM") != nullptr) {
     logger = spdlog::stderr_color_mt("cargo-analysisd");
-    if (std::getenv("JOURNAL_STREAM") != nullptr) {
-      logger->set_pattern("%l: %v"); // journald adds its own timestamps
-    }
   } else {
     logger = spdlog::rotating_logger_mt("cargo-analysisd", (state / "daemon.log").string(),
                                         5 * 1024 * 1024, 3);
   }
+  // journald adds its own timestamps. Each message is made safe: a file name can hold a newline.
+  logger->set_formatter(
+      ca::ingest::safe_log_formatter(std::getenv("JOURNAL_STREAM") != nullptr ? "%l: %v" : "%+"));
   logger->set_level(spdlog::level::from_str(cfg.log_level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
@@ -199,9 +202,18 @@ int main(int argc, char** argv) {
     }
   }
   setup_logging(cfg, state);
+  // 2b. Use every file descriptor we may: a connection flood must not starve the daemon of them
+  // (each socket caps its connections at a share of the limit, daemon/ingest/fd_budget.hpp).
+  const auto fds = ca::ingest::raise_fd_limit();
+  spdlog::debug("file descriptors: soft limit {} -> {} (hard {})", fds.before, fds.now, fds.hard);
 
-  // 3. Take the pid lock before anything that another daemon could be using.
+  // 3. Take the pid lock before anything that another daemon could be using, then the state
+  // dir's own lock: another daemon may use this database through another runtime dir.
   int lock_fd = take_pid_lock(runtime);
+  auto state_lock = ca::take_state_lock(state, runtime);
+  if (!state_lock) {
+    die(state_lock.error().message);
+  }
 
   // 4. Open and migrate the database; start the one writer.
   const auto db_path = state / "cargo-analysis.sqlite3";
@@ -396,6 +408,7 @@ int main(int argc, char** argv) {
   ::unlink(ca::ingest_socket_path(runtime).c_str());
   ::unlink(ca::grpc_socket_path(runtime).c_str());
   spdlog::info("stopped");
+  ::close(*state_lock);
   ::close(lock_fd);
   return 0;
 }

@@ -3,6 +3,7 @@
 // for reclaiming space at once or previewing a tighter policy.
 #include "client/client_context.hpp"
 #include "shared/local_methods.hpp"
+#include "shared/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -89,7 +90,7 @@ void add_gc_command(CLI::App& app, ClientContext& ctx) {
     if (opts->format == "json") {
       ctx.print_json(*resp);
     } else {
-      std::cout << render_human(*resp);
+      std::cout << safe_terminal_text(render_human(*resp), false);
     }
   });
 }

@@ -6,6 +6,7 @@
 // Exit code 1 if any line was rejected or any file could not be sent.
 #include "client/client_context.hpp"
 #include "shared/paths.hpp"
+#include "shared/safe_text.hpp"
 
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -248,7 +249,7 @@ void add_ingest_command(CLI::App& app, ClientContext& ctx) {
     }
     std::stable_sort(errors.begin(), errors.end()); // file order, whatever order they ended in
     for (const auto& e : errors) {
-      std::cerr << k_program << ": error: " << e << '\n';
+      std::cerr << k_program << ": error: " << safe_text(e) << '\n';
     }
     if (!errors.empty() || total.rejected > 0 || total.diverged > 0) {
       ctx.exit_code = k_exit_error;

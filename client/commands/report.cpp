@@ -5,6 +5,7 @@
 #include "shared/render/rebuilds_text.hpp"
 #include "shared/render/sessions_text.hpp"
 #include "shared/render/timings_report.hpp"
+#include "shared/safe_text.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -141,7 +142,7 @@ void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
   if (o.format == "json") {
     ctx.print_json(*r);
   } else {
-    std::cout << render::render_sessions(*r, ctx.use_color());
+    std::cout << safe_terminal_text(render::render_sessions(*r, ctx.use_color()), ctx.use_color());
   }
 }
 
@@ -180,7 +181,8 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
       std::cout << '\n';
     }
     first = false;
-    std::cout << render::render_rebuilds(run, verbosity, ctx.use_color());
+    std::cout << safe_terminal_text(render::render_rebuilds(run, verbosity, ctx.use_color()),
+                                    ctx.use_color());
   }
 }
 
@@ -217,7 +219,8 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   }
   if (o.format == "text") {
     for (const auto& run : resp.runs()) {
-      std::cout << render::render_timings_text(run, ctx.use_color());
+      std::cout << safe_terminal_text(render::render_timings_text(run, ctx.use_color()),
+                                      ctx.use_color());
     }
     return;
   }
@@ -274,7 +277,9 @@ void run_critical_path(ClientContext& ctx, const CriticalPathOptions& o) {
   }
   bool first = true;
   for (const auto& run : r->runs()) {
-    std::cout << (first ? "" : "\n") << render::render_critical_path(run, ctx.use_color());
+    std::cout << (first ? "" : "\n")
+              << safe_terminal_text(render::render_critical_path(run, ctx.use_color()),
+                                    ctx.use_color());
     first = false;
   }
 }
@@ -300,7 +305,8 @@ void run_diff(ClientContext& ctx, const DiffOptions& o) {
     ctx.print_json(*r);
     return;
   }
-  std::cout << render::render_diff(*r, ctx.use_color(), o.verbose ? 0 : k_diff_rows);
+  std::cout << safe_terminal_text(
+      render::render_diff(*r, ctx.use_color(), o.verbose ? 0 : k_diff_rows), ctx.use_color());
 }
 
 struct TrendsOptions {
@@ -326,7 +332,7 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
     ctx.print_json(*r);
     return;
   }
-  std::cout << render::render_trends(*r, ctx.use_color());
+  std::cout << safe_terminal_text(render::render_trends(*r, ctx.use_color()), ctx.use_color());
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "client/client_context.hpp"
 #include "shared/local_methods.hpp"
 #include "shared/render/sessions_text.hpp"
+#include "shared/safe_text.hpp"
 
 #include <iostream>
 
@@ -26,7 +27,7 @@ void add_status_command(CLI::App& app, ClientContext& ctx) {
     if (*format == "json") {
       ctx.print_json(*resp);
     } else {
-      std::cout << render::render_status(*resp);
+      std::cout << safe_terminal_text(render::render_status(*resp), false);
     }
   });
 }

@@ -15,6 +15,7 @@
 // Exit code: 0 when the daemon ends the stream (it stopped) or after --runs N builds ended; 1 if
 // the daemon cannot be reached or the stream fails.
 #include "client/client_context.hpp"
+#include "shared/safe_text.hpp"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
@@ -242,10 +243,10 @@ public:
       out += fmt::format("\x1b[{}F", m_lines); // to the start of the live area
     }
     for (const auto& l : permanent) {
-      out += l + "\x1b[K\n";
+      out += safe_terminal_text(l, true, false) + "\x1b[K\n";
     }
     for (const auto& l : live) {
-      out += l + "\x1b[K\n";
+      out += safe_terminal_text(l, true, false) + "\x1b[K\n";
     }
     out += "\x1b[J"; // whatever the last frame had below
     std::cout << out << std::flush;
@@ -290,7 +291,7 @@ void run_watch(ClientContext& ctx, const WatchOptions& o) {
           }
         } else {
           if (auto line = plain_line(u, state.runs()); !line.empty()) {
-            std::cout << line << '\n';
+            std::cout << safe_terminal_text(line, false, false) << '\n';
           }
           state.apply(u);
         }

@@ -1,6 +1,7 @@
 #include "daemon/ingest/line_ingestor.hpp"
 
 #include "shared/run_id.hpp"
+#include "shared/safe_text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -68,7 +69,8 @@ bool LineIngestor::add_line(std::string_view line,
 void LineIngestor::reject(uint64_t line_no, const std::string& why) {
   ++m_rejected;
   ++m_consecutive_rejects;
-  m_last_error = m_source + ":" + std::to_string(line_no) + ": " + why;
+  // Safe text: it goes into proto `string` fields (Publish acks, Status) and replies.
+  m_last_error = safe_text(m_source + ":" + std::to_string(line_no) + ": " + why);
   m_stats.rejected(m_counter, m_last_error);
   if (m_rejected <= k_logged_rejects) {
     spdlog::warn("rejected line {}", m_last_error);

@@ -34,6 +34,12 @@ constexpr std::string_view k_suffix = ".jsonl";
 // transaction, small enough that a back-fill of a huge log shows progress and bounded memory.
 constexpr size_t k_batch_lines = 4096;
 constexpr size_t k_read_chunk = 256 * 1024;
+// A drain reads at most this much before it lets the other files' drains run (one thread runs
+// them all): one huge file delays another by one slice, a millisecond or so, not by its size.
+constexpr size_t k_slice_bytes = 4 * k_read_chunk;
+// After a restart in the middle of a log, the lines before the offset are counted (for error
+// messages) only up to here; beyond, line numbers count from where reading resumed.
+constexpr uint64_t k_max_count_lines_bytes = uint64_t{64} << 20;
 // How much of a log's start is kept to notice it written over: past the first line's timestamp.
 constexpr size_t k_head_bytes = 160;
 // Back-fill progress is logged every this many files.
@@ -69,6 +75,72 @@ bool empty_and_just_created(const std::filesystem::path& path) {
 
 bool is_log_name(std::string_view name) {
   return name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix;
+}
+
+// What a path named like a log turned out to be (see open_log).
+struct LogOpen {
+  int fd = -1;         // open for reading, a regular file; -1 otherwise
+  struct stat st {};   // of `fd`
+  bool gone = false;   // no such file (any more)
+  std::string refused; // why it is not read at all: not a regular file of the log dir
+  std::string error;   // an error opening it (permission denied, ...)
+};
+
+// Opens a file named like a log under the watcher's rules, never blocking:
+// - a regular file is opened with O_NOFOLLOW | O_NONBLOCK and checked again with fstat (it may
+//   have been replaced since it was looked at);
+// - a symlink is followed only to a regular file directly inside the same log directory that is
+//   not itself named like a log (that one is read under its own name; reading it twice would
+//   store its run twice over): a symlink out of the log dir would let a file name choose what we
+//   read (`/etc/passwd`), and one to a FIFO, device or directory would hang or feed garbage;
+// - anything else (FIFO, socket, device, directory) is refused without being opened, so a FIFO's
+//   writer is neither released nor sent SIGPIPE by us.
+LogOpen open_log(const std::filesystem::path& path) {
+  LogOpen out;
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) != 0) {
+    out.gone = errno == ENOENT;
+    out.error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return out;
+  }
+  std::filesystem::path target = path;
+  if (S_ISLNK(lst.st_mode)) {
+    std::error_code ec;
+    std::error_code dir_ec;
+    auto resolved = std::filesystem::canonical(path, ec);
+    auto dir = std::filesystem::canonical(path.parent_path(), dir_ec);
+    struct stat tst {};
+    if (ec || dir_ec || resolved.parent_path() != dir || ::stat(resolved.c_str(), &tst) != 0 ||
+        !S_ISREG(tst.st_mode) || is_log_name(resolved.filename().string())) {
+      out.refused = "a symlink that does not lead to a regular file of the log directory (only "
+                    "such a link is followed)";
+      return out;
+    }
+    target = resolved;
+  } else if (!S_ISREG(lst.st_mode)) {
+    out.refused = S_ISFIFO(lst.st_mode)   ? "a FIFO, not a regular file"
+                  : S_ISDIR(lst.st_mode)  ? "a directory, not a regular file"
+                  : S_ISSOCK(lst.st_mode) ? "a socket, not a regular file"
+                                          : "a device, not a regular file";
+    return out;
+  }
+  out.fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+  if (out.fd < 0) {
+    out.gone = errno == ENOENT;
+    out.error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    if (errno == ELOOP) { // replaced by a symlink since the lstat: looked at again next time
+      out.gone = false;
+      out.error.clear();
+      out.refused = "replaced by a symlink while being opened";
+    }
+    return out;
+  }
+  if (::fstat(out.fd, &out.st) != 0 || !S_ISREG(out.st.st_mode)) {
+    ::close(out.fd);
+    out.fd = -1;
+    out.refused = "not a regular file";
+  }
+  return out;
 }
 
 class UniqueFd {
@@ -143,6 +215,9 @@ struct TailedFile {
   bool failed = false;             // could not be opened or read; counted once
   bool abandoned = false;          // not a cargo log
   bool skipping_long_line = false; // inside a line over the size limit
+  uint64_t long_line_bytes = 0;    // of that line, skipped so far
+  uint64_t long_line_rejected = 0; // bytes of it already counted as rejected lines
+  bool refused = false;            // not a regular file of the log dir (see open_log)
   bool end_known = false;          // the store has its end and no event came after it
   bool rewritten = false;          // written over in place by another writer; read no more
   std::string head;                // its first bytes as read, to notice them overwritten
@@ -213,11 +288,11 @@ WatcherProgress LogWatcher::progress() const {
 
 WatcherCounters LogWatcher::counters() const {
   const auto& c = m_counters;
-  return WatcherCounters{c.files_seen.load(),      c.runs_ended.load(),
-                         c.files_failed.load(),    c.files_abandoned.load(),
-                         c.files_deleted.load(),   c.files_replaced.load(),
-                         c.files_rewritten.load(), c.lock_still_held.load(),
-                         c.batches.load(),         c.queue_overflows.load()};
+  return WatcherCounters{
+      c.files_seen.load(),      c.runs_ended.load(),      c.files_failed.load(),
+      c.files_abandoned.load(), c.files_deleted.load(),   c.files_replaced.load(),
+      c.files_rewritten.load(), c.lock_still_held.load(), c.batches.load(),
+      c.queue_overflows.load(), c.files_refused.load()};
 }
 
 void LogWatcher::load_checkpoints() {
@@ -318,11 +393,22 @@ void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
   }
   auto f = file(path);
   if ((mask & IN_CREATE) != 0) {
-    struct stat st {};
-    if (m_options.on_new_file && ::stat(path.c_str(), &st) == 0) {
-      m_options.on_new_file(path, static_cast<uint64_t>(st.st_ino));
+    if (m_options.on_new_file) {
+      // Only a file we would read makes its run known: not a FIFO, a device or a symlink
+      // elsewhere that merely has a log's name.
+      LogOpen opened = open_log(path);
+      if (opened.fd >= 0) {
+        ::close(opened.fd); // before the callback: it looks for the processes holding the file
+        m_options.on_new_file(path, static_cast<uint64_t>(opened.st.st_ino));
+        f->announced = !f->name_run_id.empty(); // the correlator made its run known
+      }
     }
     f->dirty = true;
+    struct stat lst {};
+    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      // A link to a file written elsewhere, like one moved in: no close will follow here.
+      f->end_check = std::max(f->end_check, EndCheck::backfill);
+    }
   }
   if ((mask & IN_MODIFY) != 0) {
     f->dirty = true;
@@ -497,8 +583,8 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
     const EndCheck check = std::exchange(f->end_check, EndCheck::none);
     f->dirty = false;
     co_await pump(f, false); // what is there now, whatever the lock will say
-    if (m_stopping || f->forgotten) {
-      break;
+    if (m_stopping || f->forgotten || f->refused) {
+      break; // a refused file is not a log: no lock to probe, no end to record
     }
     // A first probe can be a moment early, and is asked again while that may be so:
     // - after IN_CLOSE_WRITE, a held lock: cargo unlocks right before it closes, and a lock that
@@ -577,19 +663,26 @@ bool LogWatcher::rewritten_in_place(int fd, TailedFile& f) {
 }
 
 asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finish) {
-  UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!fd) {
-    if (errno == ENOENT) {
-      forget(f->path, "deleted");
-    } else {
-      fail(*f, "cannot open " + f->path.string() + ": " + std::strerror(errno));
+  LogOpen opened = open_log(f->path);
+  UniqueFd fd(opened.fd);
+  if (!opened.refused.empty()) {
+    if (!f->refused) {
+      f->refused = true;
+      ++m_counters.files_refused;
+      spdlog::info("watcher: {} is not read: {}", f->path.string(), opened.refused);
     }
     co_return;
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    co_return; // not a regular file: not a log
+  f->refused = false;
+  if (!fd) {
+    if (opened.gone) {
+      forget(f->path, "deleted");
+    } else {
+      fail(*f, opened.error);
+    }
+    co_return;
   }
+  const struct stat& st = opened.st;
   if (f->failed) {
     f->failed = false;
     spdlog::info("watcher: {} can be read now", f->path.string());
@@ -611,6 +704,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     f->run_id.clear();
     f->ingestor.reset();
     f->abandoned = f->skipping_long_line = f->end_known = f->announced = f->rewritten = false;
+    f->long_line_bytes = f->long_line_rejected = 0;
     f->head.clear();
   }
   f->inode = inode;
@@ -655,9 +749,16 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
   std::vector<char> chunk(k_read_chunk);
   if (!f->line_no_known) {
     // Resuming mid-file after a restart: count the lines before the offset, once, so errors
-    // name the right line.
+    // name the right line (a slice at a time; not at all in a huge file).
     uint64_t lines = 0;
-    for (uint64_t at = 0; at < f->offset;) {
+    for (uint64_t at = 0, slice = 0; at < f->offset && f->offset <= k_max_count_lines_bytes;) {
+      if (slice >= k_slice_bytes) {
+        slice = 0;
+        co_await asio::post(m_io, asio::use_awaitable);
+        if (m_stopping || f->forgotten) {
+          co_return;
+        }
+      }
       ssize_t n = ::pread(fd.get(), chunk.data(), std::min<uint64_t>(chunk.size(), f->offset - at),
                           static_cast<off_t>(at));
       if (n <= 0) {
@@ -665,6 +766,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       }
       lines += static_cast<uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
       at += static_cast<uint64_t>(n);
+      slice += static_cast<uint64_t>(n);
     }
     f->line_no = lines;
     f->line_no_known = true;
@@ -675,8 +777,9 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
   uint64_t line_no = f->line_no;
   bool eof = false;
   while (!eof && !m_stopping && !f->forgotten) {
-    // Read until EOF or a batch worth of lines.
-    while (f->ingestor->pending() < k_batch_lines && !f->abandoned) {
+    // Read until EOF, a batch worth of lines or a slice worth of bytes.
+    for (size_t slice = 0;
+         f->ingestor->pending() < k_batch_lines && !f->abandoned && slice < k_slice_bytes;) {
       ssize_t n =
           ::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(pos + buf.size()));
       if (n < 0 && errno == EINTR) {
@@ -690,6 +793,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
         eof = true;
         break;
       }
+      slice += static_cast<size_t>(n);
       if (pos + buf.size() == 0) {
         f->head.assign(chunk.data(), std::min<size_t>(static_cast<size_t>(n), k_head_bytes));
       }
@@ -701,6 +805,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
         ++line_no;
         if (f->skipping_long_line) {
           f->skipping_long_line = false; // the end of a line rejected for its length
+          f->long_line_bytes = f->long_line_rejected = 0;
           continue;
         }
         f->ingestor->add_line(line, line_no);
@@ -712,15 +817,26 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       buf.erase(0, start);
       pos += start;
       if (!f->abandoned && !f->skipping_long_line && buf.size() > codec::k_max_line_bytes) {
-        f->ingestor->reject(line_no + 1, "line is over the " +
-                                             std::to_string(codec::k_max_line_bytes) +
-                                             "-byte limit");
         f->skipping_long_line = true;
+      }
+      if (f->skipping_long_line && !f->abandoned) {
+        // Inside the over-long line: drop what we have of it, and count one rejected line per
+        // k_max_line_bytes of it, so that an endless line (a huge file of zeros) is abandoned
+        // like any other file that is not a log.
+        f->long_line_bytes += buf.size();
         pos += buf.size();
         buf.clear();
-      } else if (f->skipping_long_line) {
-        pos += buf.size(); // still inside the over-long line: drop what we have of it
-        buf.clear();
+        while (f->long_line_bytes > f->long_line_rejected + codec::k_max_line_bytes &&
+               !f->abandoned) {
+          f->long_line_rejected += codec::k_max_line_bytes;
+          std::string why =
+              "line is over the " + std::to_string(codec::k_max_line_bytes) + "-byte limit";
+          if (f->long_line_rejected > codec::k_max_line_bytes) {
+            why += " (" + std::to_string(f->long_line_bytes) + " bytes so far)";
+          }
+          f->ingestor->reject(line_no + 1, why);
+          f->abandoned = f->ingestor->should_disconnect();
+        }
       }
     }
     if (f->abandoned) {
@@ -758,6 +874,16 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
         facts.log_truncated = truncated && (run == last || runs.size() == 1);
         batch.facts.push_back(std::move(facts));
       }
+    } else if (f->abandoned && f->announced && f->run_id.empty() && !f->end_known &&
+               !f->name_run_id.empty()) {
+      // Named like a log and made known from its name, but not a log at all (no line of it was
+      // taken): its run is over, interrupted, rather than in progress for ever.
+      store::RunFacts facts;
+      facts.run_id = f->name_run_id;
+      facts.ended = true;
+      facts.log_truncated = true;
+      batch.facts.push_back(std::move(facts));
+      f->end_known = true;
     } else if (!f->announced && f->run_id.empty() && new_offset == 0 && !f->name_run_id.empty() &&
                !f->abandoned) {
       // Nothing to read yet (cargo buffers its log until the end): make the run known, in
@@ -766,9 +892,16 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       facts.run_id = f->name_run_id;
       batch.facts.push_back(std::move(facts));
     }
-    if (batch.events.empty() && batch.facts.empty() && new_offset == f->offset) {
+    // Only bytes of an over-long line skipped: no transaction for that (its offset is committed
+    // with the next line, the end or the abandonment), just the other files' turn.
+    const bool only_skipped = batch.events.empty() && batch.facts.empty() &&
+                              f->skipping_long_line && !eof && !f->abandoned;
+    if ((batch.events.empty() && batch.facts.empty() && new_offset == f->offset) || only_skipped) {
       if (f->abandoned) {
         co_return;
+      }
+      if (!eof) {
+        co_await asio::post(m_io, asio::use_awaitable); // the other files' turn
       }
       continue;
     }

@@ -37,6 +37,18 @@
 //    is decoded while another's batch commits, with progress in progress() and in
 //    the log. A file that has nothing new and whose run already ended is not touched again.
 //
+// Odd files. Only regular files are read (open_log in the .cpp: O_NOFOLLOW | O_NONBLOCK, checked
+// with fstat; a symlink is followed only to a regular file of the same log dir not itself named
+// like a log); a FIFO, device, directory or symlink elsewhere with a log's name is refused
+// without being opened (files_refused), makes no run known and is never probed for a lock. A
+// run is made known from a file's name only for a regular file: that is how cargo's own logs
+// look until their end (see 3.); a run that then never gets an event or an end is ended by
+// inference after a week of silence by the retention pass (store/retention.hpp).
+// Reads go a slice at a time (k_slice_bytes), each drain letting the others run between slices,
+// so a huge file (even a 20 GB sparse one) delays another log by a slice, not by its size; a
+// line over the size limit counts as one rejected line per k_max_line_bytes, so a file with no
+// newline is abandoned as not a log after about k_max_consecutive_rejects MiB.
+//
 // Faults, each logged once and counted (SourceStats "watcher" and counters()): a file deleted or
 // moved away while read is forgotten; a file replaced under its name (new inode) or shrunk is read
 // again from 0; a file we may not open is skipped (files_failed) and retried on its next event; a
@@ -96,6 +108,7 @@ struct WatcherCounters {
   uint64_t lock_still_held = 0; // closed by a writer while the lock stayed held (in progress)
   uint64_t batches = 0;         // batches committed
   uint64_t queue_overflows = 0; // inotify IN_Q_OVERFLOW (a full re-scan followed)
+  uint64_t files_refused = 0;   // named like logs but not regular files of the dir: not read
 };
 
 class LogWatcher {
@@ -184,7 +197,7 @@ private:
   struct AtomicCounters {
     std::atomic<uint64_t> files_seen{0}, runs_ended{0}, files_failed{0}, files_abandoned{0},
         files_deleted{0}, files_replaced{0}, files_rewritten{0}, lock_still_held{0}, batches{0},
-        queue_overflows{0};
+        queue_overflows{0}, files_refused{0};
   } m_counters;
 };
 

@@ -1,6 +1,8 @@
 #include "daemon/ingest/socket_listener.hpp"
 
 #include "daemon/ingest/accept.hpp"
+#include "daemon/ingest/fd_budget.hpp"
+#include "daemon/ingest/line_framer.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -58,11 +60,17 @@ SocketListener::SocketListener(asio::io_context& io,
                                std::filesystem::path socket_path,
                                store::Writer& writer,
                                SourceStats& stats,
-                               ActivityMonitor& activity)
+                               ActivityMonitor& activity,
+                               Limits limits)
     : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats),
-      m_activity(activity), m_acceptor(io) {}
+      m_activity(activity), m_limits(limits), m_acceptor(io), m_chunk(k_read_chunk) {
+  m_connections.cap = m_limits.max_connections;
+}
 
 Result<void> SocketListener::start() {
+  if (m_connections.cap == 0) {
+    m_connections.cap = connection_cap(fd_limit());
+  }
   boost::system::error_code ec;
   // systemd socket activation (sd_listen_fds protocol): the socket is passed as fd 3.
   const char* listen_pid = std::getenv("LISTEN_PID");
@@ -103,7 +111,7 @@ void SocketListener::stop() {
 }
 
 asio::awaitable<void> SocketListener::accept_loop() {
-  while (auto accepted = co_await accept_same_user(m_acceptor, "ingest socket")) {
+  while (auto accepted = co_await accept_same_user(m_acceptor, "ingest socket", &m_connections)) {
     uint64_t id = ++m_next_id;
     spdlog::debug("ingest socket: connection #{} from pid {}", id, accepted->peer.pid);
     asio::co_spawn(m_io, serve(std::move(accepted->socket), id), asio::detached);
@@ -111,22 +119,25 @@ asio::awaitable<void> SocketListener::accept_loop() {
 }
 
 asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
+  ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy(); // a producer connected, even a quiet one, is a build going on
   LineIngestor ingestor("socket#" + std::to_string(id), "socket", m_stats);
+  LineFramer framer;
   std::vector<std::string> errors;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t diverged = 0;
-  uint64_t line_no = 0;
   bool disconnected = false;
-  bool skipping_long_line = false; // inside a line over the limit: drop until its newline
-  std::string buf;
-  buf.reserve(k_read_chunk * 2);
-  std::vector<char> chunk(k_read_chunk);
+  bool timed_out = false;
 
-  auto note_errors = [&] {
-    if (ingestor.rejected() > errors.size() && errors.size() < k_max_reported_errors) {
-      errors.push_back(ingestor.last_error());
+  uint64_t rejections_noted = 0;
+  // Keeps the first few errors for the answer; `report` false counts one without keeping it.
+  auto note_errors = [&](bool report = true) {
+    if (ingestor.rejected() > rejections_noted) {
+      rejections_noted = ingestor.rejected();
+      if (report && errors.size() < k_max_reported_errors) {
+        errors.push_back(ingestor.last_error());
+      }
     }
   };
   auto flush = [&](std::vector<store::RunFacts> facts) -> asio::awaitable<bool> {
@@ -150,44 +161,50 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
     }
     co_return true;
   };
+  auto on_line = [&](std::string_view line, uint64_t line_no) {
+    ingestor.add_line(line, line_no);
+    note_errors();
+  };
+  auto on_oversize = [&](uint64_t line_no, uint64_t bytes) {
+    std::string why = "line is over the " + std::to_string(codec::k_max_line_bytes) + "-byte limit";
+    if (bytes > 2 * codec::k_max_line_bytes) {
+      why += " (" + std::to_string(bytes) + " bytes so far)";
+    }
+    ingestor.reject(line_no, why);
+    note_errors(bytes <= 2 * codec::k_max_line_bytes); // one line: named once in the answer
+  };
 
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  asio::steady_timer idle(socket.get_executor());
   for (;;) {
-    boost::system::error_code ec;
-    size_t n = co_await socket.async_read_some(asio::buffer(chunk),
-                                               asio::redirect_error(asio::use_awaitable, ec));
+    // Wait until there is something to read: an idle connection holds no buffer. A partial
+    // line is given partial_line_timeout to be finished.
+    if (!framer.partial().empty() || framer.in_long_line()) {
+      idle.expires_after(m_limits.partial_line_timeout);
+      idle.async_wait([&socket, &timed_out](const boost::system::error_code& e) {
+        if (!e) { // only then is the frame still alive: an aborted wait touches nothing
+          timed_out = true;
+          boost::system::error_code ignored;
+          socket.cancel(ignored);
+        }
+      });
+    }
+    co_await socket.async_wait(local_socket::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    idle.cancel();
+    if (ec || timed_out) {
+      break; // reset, the daemon stopping, or an unfinished line left too long
+    }
+    size_t n = socket.read_some(asio::buffer(m_chunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      continue;
+    }
     if (ec) {
       break; // eof (the producer shut down its side), or the connection reset
     }
-    size_t start = 0;
-    std::string_view data(chunk.data(), n);
-    for (size_t nl = data.find('\n'); nl != std::string_view::npos; nl = data.find('\n', start)) {
-      std::string_view piece = data.substr(start, nl - start);
-      start = nl + 1;
-      ++line_no;
-      if (skipping_long_line) {
-        skipping_long_line = false;
-        buf.clear();
-        continue; // the rest of a line already rejected
-      }
-      if (buf.empty()) {
-        ingestor.add_line(piece, line_no);
-      } else {
-        buf.append(piece);
-        ingestor.add_line(buf, line_no);
-        buf.clear();
-      }
-      note_errors();
-    }
-    if (start < n && !skipping_long_line) {
-      buf.append(data.substr(start));
-      if (buf.size() > codec::k_max_line_bytes) {
-        ingestor.reject(line_no + 1, "line is over the " + std::to_string(codec::k_max_line_bytes) +
-                                         "-byte limit");
-        note_errors();
-        skipping_long_line = true;
-        buf.clear();
-      }
-    }
+    // Consumed before the next co_await: m_chunk is shared by every connection.
+    framer.feed(std::string_view(m_chunk.data(), n), on_line, on_oversize);
     if (ingestor.should_disconnect()) {
       disconnected = true;
       m_stats.disconnected("socket");
@@ -202,10 +219,22 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
       }
     }
   }
+  if (timed_out) {
+    const size_t dropped = framer.drop_partial();
+    ingestor.reject(framer.lines() + 1, "line left unfinished for " +
+                                            std::to_string(m_limits.partial_line_timeout.count()) +
+                                            " ms; connection closed");
+    note_errors();
+    spdlog::warn("ingest socket: closed connection #{}: a line was left unfinished ({} bytes) for "
+                 "{} ms",
+                 id, dropped, m_limits.partial_line_timeout.count());
+  }
+  const std::string buf = framer.partial();
+  uint64_t line_no = framer.lines();
 
   // A last line without a newline: cargo was killed mid-write, or the file was cut.
   bool truncated = false;
-  if (!buf.empty() && !disconnected && !skipping_long_line) {
+  if (!buf.empty() && !disconnected && !framer.in_long_line()) {
     ++line_no;
     truncated = !ingestor.add_line(buf, line_no);
     note_errors();
@@ -232,7 +261,7 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
                             {"disconnected", disconnected}};
   std::string reply = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   reply += '\n';
-  boost::system::error_code ec;
+  socket.non_blocking(false, ec);
   co_await asio::async_write(socket, asio::buffer(reply),
                              asio::redirect_error(asio::use_awaitable, ec));
   spdlog::debug("ingest socket: connection #{} done: {} accepted, {} rejected, {} stored", id,

@@ -9,9 +9,17 @@
 // as ended, and answers with one JSON line:
 //   {"accepted":N,"rejected":M,"stored":S,"duplicates":D,"errors":["<source>:<line>: <why>",...]}
 // A producer that sends k_max_consecutive_rejects bad lines in a row gets the same line with
-// "disconnected":true and is cut off; other connections go on.
+// "disconnected":true and is cut off; other connections go on. A line over the size limit counts
+// as one bad line per k_max_line_bytes it runs on (LineFramer), so an endless line is cut off
+// too, after about k_max_consecutive_rejects MiB.
+//
+// Bounded under floods: at most `SocketLimits::max_connections` open at once (more are refused at
+// accept, see accept.hpp); an idle connection holds no read buffer (one 64 KiB buffer is shared
+// by all: connections run on one io thread and a read is consumed before the next suspension);
+// a partial line left unfinished for `SocketLimits::partial_line_timeout` closes its connection.
 #pragma once
 
+#include "daemon/ingest/accept.hpp"
 #include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/store/writer.hpp"
@@ -21,19 +29,29 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <utility> // boost 1.74 asio/awaitable.hpp uses std::exchange without it
+#include <vector>
 
 namespace ca::ingest {
 
+struct SocketLimits {
+  uint64_t max_connections = 0; // 0: connection_cap(fd_limit()) at start()
+  std::chrono::milliseconds partial_line_timeout = std::chrono::seconds(60);
+};
+
 class SocketListener {
 public:
+  using Limits = SocketLimits;
+
   SocketListener(boost::asio::io_context& io,
                  std::filesystem::path socket_path,
                  store::Writer& writer,
                  SourceStats& stats,
-                 ActivityMonitor& activity);
+                 ActivityMonitor& activity,
+                 SocketLimits limits = {});
 
   // Binds (replacing a stale socket file), restricts it to 0600 and starts accepting.
   // Returns an io error naming the path if the socket cannot be bound.
@@ -52,8 +70,11 @@ private:
   store::Writer& m_writer;
   SourceStats& m_stats;
   ActivityMonitor& m_activity; // each connection is busy while open
+  Limits m_limits;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   uint64_t m_next_id = 0;
+  ConnectionCount m_connections;
+  std::vector<char> m_chunk; // the one read buffer, see above
 };
 
 // Submits `batch` to the writer and suspends until it is committed; returns its outcome.

@@ -1,5 +1,7 @@
 #include "daemon/ingest/source_stats.hpp"
 
+#include "shared/safe_text.hpp"
+
 namespace ca::ingest {
 
 void SourceStats::accepted(const std::string& source, uint64_t n) {
@@ -14,7 +16,7 @@ void SourceStats::rejected(const std::string& source, const std::string& error) 
   auto& c = m_sources[source];
   c.name = source;
   ++c.lines_rejected;
-  c.last_error = error;
+  c.last_error = safe_text(error); // a file name or line may be any bytes
 }
 
 void SourceStats::disconnected(const std::string& source) {
@@ -29,7 +31,7 @@ void SourceStats::file_failed(const std::string& source, const std::string& erro
   auto& c = m_sources[source];
   c.name = source;
   ++c.files_failed;
-  c.last_error = error;
+  c.last_error = safe_text(error); // a file name or line may be any bytes
 }
 
 std::vector<SourceCounters> SourceStats::snapshot() const {

@@ -55,9 +55,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
   // Reflection lets generic tools (grpcurl, IDE plugins) discover the API.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   auto socket = grpc_socket_path(runtime_dir);
-  ::unlink(socket.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(grpc_address(runtime_dir), grpc::InsecureServerCredentials());
+  ::unlink(socket.c_str());    // a stale socket of a dead daemon (the pid lock says we are alone)
+  grpc::ServerBuilder builder; // no listening port: GrpcGate accepts and checks the peer's uid
   builder.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   builder.RegisterService(&self->m_reports);
   builder.RegisterService(&self->m_admin);
@@ -70,7 +69,12 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
   if (!self->m_server) {
     return unexpected(ErrorCode::io, "cannot serve gRPC on " + grpc_address(runtime_dir));
   }
-  ::chmod(socket.c_str(), 0600);
+  auto gate = GrpcGate::start(socket, *self->m_server);
+  if (!gate) {
+    self->m_server->Shutdown();
+    return unexpected(gate.error());
+  }
+  self->m_gate = std::move(*gate);
   auto local = LocalServer::start(client_socket_path(runtime_dir), self->local_calls(),
                                   self->m_deps.activity);
   if (!local) {
@@ -116,6 +120,9 @@ LocalCallTable GrpcServer::local_calls() {
 void GrpcServer::shutdown(std::chrono::milliseconds grace) {
   if (m_local) {
     m_local->stop();
+  }
+  if (m_gate) {
+    m_gate->stop(); // before the server: no connection is handed to a server shutting down
   }
   if (m_server) {
     m_deps.live.close_subscribers(); // Watch streams never end by themselves

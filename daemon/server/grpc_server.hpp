@@ -8,6 +8,7 @@
 #include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
+#include "daemon/server/grpc_gate.hpp"
 #include "daemon/server/grpc_services.hpp"
 #include "daemon/server/live_hub.hpp"
 #include "daemon/server/live_service.hpp"
@@ -59,6 +60,7 @@ private:
   IngestService m_ingest;
   LiveService m_live;
   std::unique_ptr<grpc::Server> m_server;
+  std::unique_ptr<GrpcGate> m_gate; // after m_server: destroyed (stopped) before it
   std::unique_ptr<LocalServer> m_local;
 };
 

@@ -1,6 +1,7 @@
 #include "daemon/server/grpc_services.hpp"
 
 #include "daemon/server/publish_reactor.hpp"
+#include "shared/safe_text.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ grpc::Status to_status(const Error& error) {
     code = grpc::StatusCode::RESOURCE_EXHAUSTED;
     break;
   }
-  return {code, error.message};
+  return {code, safe_text(error.message)}; // names and paths in it may be any bytes
 }
 
 namespace {
@@ -112,7 +113,7 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
   resp.set_pid(static_cast<uint32_t>(::getpid()));
   resp.set_uptime_secs(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - m_info.started).count());
-  resp.set_db_path(m_info.db_path.string());
+  resp.set_db_path(safe_text(m_info.db_path.string()));
   std::error_code ec;
   uint64_t size = 0;
   for (const char* suffix : {"", "-wal"}) {
@@ -122,9 +123,9 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
     }
   }
   resp.set_db_size_bytes(size);
-  resp.set_runtime_dir(m_info.runtime_dir.string());
+  resp.set_runtime_dir(safe_text(m_info.runtime_dir.string()));
   for (const auto& d : m_info.watched_dirs) {
-    resp.add_watched_dirs(d);
+    resp.add_watched_dirs(safe_text(d));
   }
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto counts, reader->counts());
@@ -135,11 +136,11 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
   uint64_t rejected = 0;
   for (const auto& c : m_stats.snapshot()) {
     auto* s = resp.add_sources();
-    s->set_name(c.name);
+    s->set_name(safe_text(c.name));
     s->set_lines_accepted(c.lines_accepted);
     s->set_lines_rejected(c.lines_rejected);
     s->set_producers_disconnected(c.producers_disconnected);
-    s->set_last_error(c.last_error);
+    s->set_last_error(c.last_error); // made safe by SourceStats
     rejected += c.lines_rejected;
   }
   resp.set_lines_rejected(rejected);

@@ -1,12 +1,17 @@
 #include "daemon/server/local_server.hpp"
 
 #include "daemon/ingest/accept.hpp"
+#include "daemon/ingest/fd_budget.hpp"
+#include "shared/safe_text.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -41,7 +46,7 @@ v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
   if (!status.ok()) {
     reply.clear_response();
     reply.set_code(static_cast<int>(status.error_code()));
-    reply.set_message(status.error_message());
+    reply.set_message(safe_text(status.error_message())); // a `string` field: UTF-8 only
     if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
         status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
       spdlog::error("{}: {}", call.method(), status.error_message());
@@ -76,6 +81,7 @@ Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::p
     return unexpected(ErrorCode::io,
                       "cannot listen on " + socket_path.string() + ": " + ec.message());
   }
+  self->m_connections.cap = ingest::connection_cap(ingest::fd_limit());
   asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     self->m_threads.emplace_back([s = self.get()] { s->m_io.run(); });
@@ -104,21 +110,39 @@ void LocalServer::stop() {
 }
 
 asio::awaitable<void> LocalServer::accept_loop() {
-  while (auto accepted = co_await ingest::accept_same_user(m_acceptor, "client socket")) {
-    asio::co_spawn(m_io, serve(std::move(accepted->socket)), asio::detached);
+  while (auto accepted =
+             co_await ingest::accept_same_user(m_acceptor, "client socket", &m_connections)) {
+    // A strand per connection: its idle timer's handler and its reads never run at once.
+    asio::co_spawn(asio::make_strand(m_io), serve(std::move(accepted->socket)), asio::detached);
   }
 }
 
 asio::awaitable<void> LocalServer::serve(local_socket socket) {
+  ingest::ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy();
   std::string body;
+  // A connection that sends no call for k_idle_timeout is closed: a flood of idle connections
+  // holds the places under the cap only that long.
+  asio::steady_timer idle(co_await asio::this_coro::executor);
+  bool timed_out = false;
   for (;;) {
     boost::system::error_code ec;
     std::array<unsigned char, 4> header{};
+    idle.expires_after(k_idle_timeout);
+    idle.async_wait([&socket, &timed_out](const boost::system::error_code& e) {
+      if (!e) { // only then is the frame still alive: an aborted wait touches nothing
+        timed_out = true;
+        boost::system::error_code ignored;
+        socket.cancel(ignored);
+      }
+    });
     co_await asio::async_read(socket, asio::buffer(header),
                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return; // the client is done (EOF) or gone
+    if (ec || timed_out) {
+      if (timed_out) {
+        spdlog::debug("client socket: closed a connection idle for {} s", k_idle_timeout.count());
+      }
+      co_return; // the client is done (EOF) or gone, or idle too long
     }
     uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
                     uint32_t{header[3]} << 24;
@@ -130,7 +154,8 @@ asio::awaitable<void> LocalServer::serve(local_socket socket) {
     body.resize(size);
     co_await asio::async_read(socket, asio::buffer(body),
                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
+    idle.cancel(); // the whole call came within k_idle_timeout
+    if (ec || timed_out) {
       co_return;
     }
     v1::LocalCall call;

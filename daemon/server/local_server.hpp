@@ -15,6 +15,7 @@
 #pragma once
 
 #include "cargo_analysis/v1/local.pb.h"
+#include "daemon/ingest/accept.hpp"
 #include "daemon/ingest/activity.hpp"
 #include "shared/error.hpp"
 
@@ -23,6 +24,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <grpcpp/support/status.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -89,6 +91,8 @@ class LocalServer {
 public:
   // Frames larger than this end the connection (requests are small; this only bounds memory).
   static constexpr uint32_t k_max_frame = 16 * 1024 * 1024;
+  // A connection with no call for this long is closed (a CLI command makes its calls at once).
+  static constexpr std::chrono::seconds k_idle_timeout{30};
 
   // Binds `socket_path` (replacing a stale one, mode 0600) and serves `table` on `threads`
   // threads. Returns an io error naming the path if it cannot bind.
@@ -116,6 +120,7 @@ private:
   ingest::ActivityMonitor& m_activity;
   boost::asio::io_context m_io;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
+  ingest::ConnectionCount m_connections; // capped (daemon/ingest/fd_budget.hpp)
   std::vector<std::thread> m_threads;
   bool m_stopped = false;
 };

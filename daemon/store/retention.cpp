@@ -241,6 +241,38 @@ bool reclaim_space(Database& db, bool vacuum_asked, bool deleted) {
   return vacuumed;
 }
 
+// Ends (or, for a dry run, counts) the runs in progress that have been silent for longer than
+// policy.stale_after: state `interrupted`, ended at their last sign of life. Inside the caller's
+// transaction, before the sessions are listed, so that their sessions can go by the usual rules.
+Result<uint64_t> end_stale_runs(Database& db, const RetentionPolicy& policy) {
+  if (policy.stale_after.count() <= 0) {
+    return uint64_t{0};
+  }
+  const int64_t cutoff_ms = now_unix_ms(policy) - policy.stale_after.count();
+  constexpr std::string_view k_last_sign =
+      "MAX(start_unix_ms, last_event_ns / 1000000, COALESCE(end_unix_ms, 0))";
+  const std::string where = fmt::format(" WHERE state = 'in_progress' AND {} < ?1", k_last_sign);
+  CA_TRY_ASSIGN(Statement * s,
+                db.prepare_cached(policy.dry_run
+                                      ? "SELECT COUNT(*) FROM runs" + where
+                                      : fmt::format("UPDATE runs SET state = 'interrupted', "
+                                                    "end_unix_ms = {}{}",
+                                                    k_last_sign, where)));
+  auto g = s->bind(cutoff_ms);
+  if (policy.dry_run) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    return row ? static_cast<uint64_t>(s->column_int(0)) : 0;
+  }
+  CA_TRY(s->run());
+  const auto n = static_cast<uint64_t>(s->changes());
+  if (n > 0) {
+    spdlog::info("gc: ended {} runs in progress that had no event for over {} h; they are "
+                 "stored as interrupted (their writer is gone)",
+                 n, std::chrono::duration_cast<std::chrono::hours>(policy.stale_after).count());
+  }
+  return n;
+}
+
 } // namespace
 
 uint64_t database_file_bytes(const Database& db) {
@@ -270,6 +302,7 @@ Result<GcOutcome> collect_garbage(Database& db, const RetentionPolicy& policy) {
   out.bytes_before = database_file_bytes(db);
 
   if (policy.dry_run) {
+    CA_TRY_ASSIGN(out.runs_ended_stale, end_stale_runs(db, policy));
     CA_TRY_ASSIGN(auto sessions, list_sessions(db));
     CA_TRY_ASSIGN(auto counts, page_counts(db));
     Plan p = plan(sessions, policy, counts.bytes_in_use(), counts.bytes_fixed());
@@ -287,6 +320,7 @@ Result<GcOutcome> collect_garbage(Database& db, const RetentionPolicy& policy) {
     if (!tx.ok()) {
       return unexpected(tx.begin_error());
     }
+    CA_TRY_ASSIGN(out.runs_ended_stale, end_stale_runs(db, policy));
     // Listed inside the write transaction: what is chosen is what is deleted. The bytes a
     // session frees are estimated; while the data still does not fit, plan again on what is left.
     for (int pass = 0; pass < 8; ++pass) {
@@ -303,7 +337,7 @@ Result<GcOutcome> collect_garbage(Database& db, const RetentionPolicy& policy) {
         break;
       }
     }
-    if (out.sessions_deleted > 0) {
+    if (out.sessions_deleted > 0 || out.runs_ended_stale > 0) {
       CA_TRY(tx.commit());
     }
   }

@@ -40,6 +40,13 @@ inline constexpr std::chrono::hours k_default_max_age{24 * 90};
 inline constexpr uint64_t k_default_max_sessions = 100000;
 inline constexpr uint64_t k_default_max_bytes = uint64_t{2} << 30; // 2 GiB
 
+// A run still `in_progress` whose newest event (or, with none, its start) is older than this is
+// ended by inference as `interrupted`: its writer is gone (a log that stopped being written, a
+// file named like a log that never held one) and the run would otherwise keep its session from
+// ever being collected. A week: far beyond any build's silence, and a `cargo run` that holds its
+// log that long loses nothing but the word `in_progress`.
+inline constexpr std::chrono::hours k_default_stale_after{24 * 7};
+
 // Vacuum without being asked once more than this share of the pages is free.
 inline constexpr double k_vacuum_free_ratio = 0.25;
 
@@ -48,6 +55,8 @@ struct RetentionPolicy {
   std::chrono::milliseconds max_age = k_default_max_age;
   uint64_t max_sessions = k_default_max_sessions;
   uint64_t max_bytes = k_default_max_bytes;
+  // Runs in progress with no event for longer than this are ended first (0: never).
+  std::chrono::milliseconds stale_after = k_default_stale_after;
   // VACUUM even if few pages are free.
   bool vacuum = false;
   // Count what would be deleted, delete nothing, reclaim nothing.
@@ -61,6 +70,8 @@ struct GcOutcome {
   uint64_t runs_deleted = 0;
   uint64_t events_deleted = 0;
   uint64_t sessions_kept = 0;
+  // Runs in progress ended by inference (policy.stale_after); for a dry run, those that would be.
+  uint64_t runs_ended_stale = 0;
   // The database file plus its WAL, before and after. For a dry run, `bytes_after` is the
   // estimate of the space in use once the sessions are gone (the file would not shrink
   // without a vacuum).

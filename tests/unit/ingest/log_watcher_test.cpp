@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -712,6 +713,53 @@ TEST_F(LogWatcherTest, NewFileHookGetsPathAndInodeOnCreate) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].first, log_path(k_noop));
   EXPECT_EQ(calls[0].second, static_cast<uint64_t>(st.st_ino));
+}
+
+// The correlator finds a log's writer among the processes holding it open: when the hook runs,
+// the watcher (this process) must hold no descriptor of the file, only cargo does.
+TEST_F(LogWatcherTest, NewFileHookRunsWhileTheWatcherHoldsNoDescriptorOfTheFile) {
+  std::atomic<int> held{-1};
+  m_on_new_file = [&](const fs::path& p, uint64_t /*inode*/) {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      n += fs::read_symlink(e.path(), ec) == p ? 1 : 0;
+    }
+    held = n;
+  };
+  start();
+  ASSERT_TRUE(eventually([&] { return m_watcher->backfill_done(); }));
+  FakeCargo cargo(log_path(k_noop)); // one descriptor, cargo's (in this process too)
+  ASSERT_TRUE(eventually([&] { return held.load() != -1; }));
+  EXPECT_EQ(held.load(), 1);
+  cargo.finish();
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+}
+
+// A FIFO named like a log is not a log: the hook (which makes its run known) is not called for
+// it, and the watcher neither blocks on it nor reads it.
+TEST_F(LogWatcherTest, FifoNamedLikeALogIsNeitherAnnouncedNorRead) {
+  std::mutex mutex;
+  std::vector<fs::path> calls;
+  m_on_new_file = [&](const fs::path& p, uint64_t /*inode*/) {
+    std::lock_guard lock(mutex);
+    calls.push_back(p);
+  };
+  start();
+  ASSERT_TRUE(eventually([&] { return m_watcher->backfill_done(); }));
+  ASSERT_EQ(::mkfifo(log_path(k_made_up).c_str(), 0600), 0);
+  FakeCargo cargo(log_path(k_noop)); // created after the FIFO: its hook comes after the FIFO's
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return !calls.empty();
+  }));
+  cargo.finish();
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0], log_path(k_noop));
+  EXPECT_EQ(m_watcher->counters().files_refused, 1u);
+  EXPECT_EQ(watcher_stats().lines_rejected, 0u);
 }
 
 TEST_F(LogWatcherTest, CloseToQueryableLatency) {

@@ -57,6 +57,7 @@ RetentionPolicy no_limits() {
   p.max_age = std::chrono::milliseconds(0);
   p.max_sessions = 0;
   p.max_bytes = 0;
+  p.stale_after = std::chrono::milliseconds(0);
   p.now_unix_ms = k_now_ms;
   return p;
 }
@@ -253,6 +254,36 @@ TEST_F(Retention, SessionsWithARunInProgressAreKept) {
   EXPECT_EQ(sessions(), (std::set<std::string>{"s0", "s4"}));
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE session_id = 's0'"), 2);
   EXPECT_EQ(o.sessions_deleted, 3u);
+}
+
+// A run left in progress with no sign of life for longer than stale_after (its writer gone, or a
+// file named like a log that never held one) is ended as interrupted, and its session then goes
+// by the usual rules; a run in progress that is recent enough is left alone.
+TEST_F(Retention, RunsInProgressSilentForTooLongAreEndedAndCollected) {
+  // s0's second run: no event at all, started 200 days ago. s4's first: in progress, 1 day old.
+  ASSERT_TRUE(m_db->exec("UPDATE runs SET state = 'in_progress', last_event_ns = 0, "
+                         "end_unix_ms = NULL WHERE run_id IN ('" +
+                         m_run_ids[1] + "', '" + m_run_ids[8] + "')"));
+  auto p = no_limits();
+  p.max_age = std::chrono::hours(24 * 90);
+  p.stale_after = std::chrono::hours(24 * 7);
+  p.dry_run = true;
+  EXPECT_EQ(collect(p).runs_ended_stale, 1u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE state = 'in_progress'"), 2); // dry: untouched
+  p.dry_run = false;
+  auto o = collect(p);
+  EXPECT_EQ(o.runs_ended_stale, 1u);
+  // s0 and s1 are past the age limit: s0 goes now that its run has ended.
+  EXPECT_EQ(sessions(), (std::set<std::string>{"s2", "s3", "s4"}));
+  auto* s = *m_db->prepare_cached("SELECT state, end_unix_ms FROM runs WHERE run_id = ?1");
+  auto g = s->bind(m_run_ids[8]);
+  ASSERT_TRUE(*s->step());
+  EXPECT_EQ(s->column_text(0), "in_progress");
+  // Off: nothing is ended.
+  ASSERT_TRUE(m_db->exec("UPDATE runs SET last_event_ns = 0, start_unix_ms = 0 WHERE run_id = '" +
+                         m_run_ids[8] + "'"));
+  EXPECT_EQ(collect(no_limits()).runs_ended_stale, 0u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE state = 'in_progress'"), 1);
 }
 
 TEST_F(Retention, WatcherReadPositionsAreKept) {
