@@ -23,9 +23,12 @@ _cargo_analysis_client() {
   done
 
   case $prev in
-    --runtime-dir | --workspace | -o | --output)
+    --runtime-dir | --workspace)
       _filedir -d
-      [[ $prev == -o || $prev == --output ]] && _filedir html
+      return
+      ;;
+    -o | --output)
+      _filedir html
       return
       ;;
     --color)
