@@ -24,10 +24,14 @@ enum class ColorMode { auto_, always, never };
 struct ClientContext {
   std::string runtime_dir_flag;
   bool no_spawn = false;
+  bool check_version = true; // compare the daemon's version with ours (not for `stop`)
   std::string color = "auto";
   int exit_code = k_exit_ok;
 
-  // Connects on first use (commands that need no daemon never start one).
+  // Connects on first use (commands that need no daemon never start one). The runtime dir is
+  // --runtime-dir, else $CARGO_ANALYSIS_RUNTIME_DIR, else `runtime_dir` of the daemon's config
+  // file, else the default (shared/paths.hpp). A daemon of another version is reported on
+  // stderr with how to restart it, or restarted if a client had started it.
   Result<DaemonConnection*> daemon();
 
   // Whether stdout (or stderr for `to_stderr`) gets ANSI colors: --color, NO_COLOR, isatty.
@@ -40,6 +44,9 @@ struct ClientContext {
   // exit_code to 1.
   void fail(const Error& error, const std::string& hint = {});
   void fail(const std::string& message, const std::string& hint = {});
+
+  // Prints "cargo-analysis-client: warning: <message>" (+ "note: <hint>"); the command goes on.
+  void warn(const std::string& message, const std::string& hint = {}) const;
 
 private:
   std::unique_ptr<DaemonConnection> m_daemon;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -209,10 +210,9 @@ bool DaemonConnection::ping(std::chrono::milliseconds timeout) {
 }
 
 Result<void> DaemonConnection::connect() {
-  auto socket = client_socket_path(m_options.runtime_dir);
   auto opened = open_socket();
   if (opened) {
-    return {};
+    return m_options.check_version ? check_version() : Result<void>{};
   }
   if (!m_options.spawn) {
     return unexpected(ErrorCode::unavailable,
@@ -220,6 +220,67 @@ Result<void> DaemonConnection::connect() {
                           " (start it with: cargo-analysisd, or drop --no-spawn / "
                           "CARGO_ANALYSIS_NO_SPAWN)");
   }
+  return spawn_and_wait();
+}
+
+Result<void> DaemonConnection::check_version() {
+  v1::StatusRequest req;
+  req.set_client_version(m_options.version);
+  req.set_brief(true);
+  auto st = call<v1::StatusResponse>(methods::k_status, req, std::chrono::seconds(10));
+  if (!st) {
+    return {}; // the command's own call will say what is wrong
+  }
+  m_version.daemon_version = st->version();
+  m_version.mismatch = st->version() != m_options.version;
+  if (!m_version.mismatch || !st->started_by_client() || !m_options.spawn) {
+    return {};
+  }
+  CA_TRY(restart(st->pid()));
+  m_version.restarted = true;
+  return {};
+}
+
+namespace {
+
+// Whether `pid` has exited: no /proc entry, or a zombie not yet reaped by its parent (the
+// daemon is reparented after our double fork; some containers' init reaps late or never).
+bool process_gone(uint32_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) {
+    return true;
+  }
+  char buf[512] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char* paren = std::strrchr(buf, ')'); // the command name may hold spaces
+  return n == 0 || paren == nullptr || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+} // namespace
+
+Result<void> DaemonConnection::restart(uint32_t pid) {
+  // Shutdown commits what the daemon received, then it exits and releases its lock; only then
+  // can a new daemon take the lock, so wait for the process itself to be gone.
+  (void)call<v1::ShutdownResponse>(methods::k_shutdown, v1::ShutdownRequest(),
+                                   std::chrono::seconds(10));
+  close_socket();
+  auto deadline = std::chrono::steady_clock::now() + m_options.ready_timeout;
+  while (!process_gone(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return unexpected(ErrorCode::unavailable,
+                        "cargo-analysisd " + m_version.daemon_version + " (pid " +
+                            std::to_string(pid) + ") did not stop within " +
+                            std::to_string(m_options.ready_timeout.count() / 1000) +
+                            "s to be replaced by version " + m_options.version);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return spawn_and_wait();
+}
+
+Result<void> DaemonConnection::spawn_and_wait() {
+  auto socket = client_socket_path(m_options.runtime_dir);
   CA_TRY(spawn_daemon());
   auto deadline = std::chrono::steady_clock::now() + m_options.ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -235,7 +296,8 @@ Result<void> DaemonConnection::connect() {
 }
 
 Result<void> DaemonConnection::spawn_daemon() {
-  std::vector<std::string> args = {daemon_binary(), "--runtime-dir",
+  // --spawned-by-client: a client of another version may restart this daemon (check_version).
+  std::vector<std::string> args = {daemon_binary(), "--spawned-by-client", "--runtime-dir",
                                    m_options.runtime_dir.string()};
   if (!m_options.state_dir.empty()) {
     args.push_back("--state-dir");

@@ -27,6 +27,16 @@ struct ConnectOptions {
   std::string state_dir; // passed to a daemon we start ("" = its default)
   bool spawn = true;     // start the daemon if it is not running
   std::chrono::milliseconds ready_timeout{10000};
+  // Compare the running daemon's version with ours on connect (`stop` does not).
+  bool check_version = true;
+  std::string version = CA_VERSION;
+};
+
+// What connect() found out about the daemon's version.
+struct VersionCheck {
+  std::string daemon_version; // "" when not checked (or we started the daemon ourselves)
+  bool mismatch = false;      // a daemon of another version answers
+  bool restarted = false;     // ... and it was ours (started on demand), so we restarted it
 };
 
 class DaemonConnection {
@@ -38,7 +48,13 @@ public:
 
   // Connects (starting the daemon if allowed and needed). Returns unavailable with a message
   // that says how to start it.
+  //
+  // Then asks the running daemon its version (one brief Status call). A daemon of another
+  // version that a client started on demand is stopped and started again from our binary, if
+  // spawning is allowed; any other (systemd's, a user's) is left alone and only reported in
+  // version_check(), for the caller to tell the user how to restart it.
   Result<void> connect();
+  const VersionCheck& version_check() const { return m_version; }
 
   // One unary call (`method`: see shared/local_methods.hpp), bounded by `timeout`. Errors carry
   // the daemon's code and message (not_found, invalid_argument, ...), or unavailable if the
@@ -86,9 +102,13 @@ private:
   call_raw(std::string_view method, const std::string& request, std::chrono::milliseconds timeout);
   bool ping(std::chrono::milliseconds timeout);
   Result<void> spawn_daemon();
+  Result<void> spawn_and_wait();
+  Result<void> check_version();
+  Result<void> restart(uint32_t pid);
   void close_socket();
 
   ConnectOptions m_options;
+  VersionCheck m_version;
   int m_fd = -1;
   std::shared_ptr<grpc::Channel> m_channel;
   std::unique_ptr<cargo_analysis::v1::Live::Stub> m_live;

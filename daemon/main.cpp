@@ -2,7 +2,7 @@
 //
 // Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT, Admin.Shutdown, idle timeout),
 // 1 when start-up fails (another daemon holds the lock, a directory or the database is unusable),
-// 2 on a usage error.
+// 2 on a usage error (a bad flag, or a bad key or value in the configuration file).
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/correlate/proc_reader.hpp"
 #include "daemon/ingest/activity.hpp"
@@ -18,6 +18,7 @@
 #include "daemon/store/retention.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
+#include "shared/daemon_config.hpp"
 #include "shared/paths.hpp"
 #include "shared/run_id.hpp"
 #include "shared/state_lock.hpp"
@@ -46,19 +47,15 @@ namespace {
 
 constexpr const char* k_program = "cargo-analysisd";
 
-struct Config {
-  bool foreground = false;
-  std::string runtime_dir;
-  std::string state_dir;
-  std::vector<std::string> watch_dirs;
-  bool no_watch = false;
-  double idle_timeout = 0;
-  std::string log_level = "info";
-  // Retention (see daemon/store/retention.hpp); 0 turns a limit off.
-  uint32_t keep_days = static_cast<uint32_t>(ca::store::k_default_max_age.count() / 24);
-  uint64_t keep_sessions = ca::store::k_default_max_sessions;
-  uint64_t max_db_mb = ca::store::k_default_max_bytes >> 20;
-};
+// Every flag, also a key of config.toml (shared/daemon_config.hpp); retention: 0 turns a limit off.
+using Config = ca::DaemonConfig;
+static_assert(Config{}.keep_days * 24 == ca::store::k_default_max_age.count());
+static_assert(Config{}.keep_sessions == ca::store::k_default_max_sessions);
+static_assert(Config{}.max_db_mb << 20 == ca::store::k_default_max_bytes);
+
+// Test hook: the version Status reports instead of ours, so that a test can play a daemon left
+// over from another release (tests/integration/version_check_test.cpp).
+constexpr const char* k_test_version_env = "CARGO_ANALYSIS_TEST_REPORTED_VERSION";
 
 // The first automatic garbage collection waits for start-up (back-fill, the first reports) to
 // settle; then it runs daily.
@@ -153,8 +150,10 @@ cargo_analysis::v1::CorrelationStatus correlation_status(const ca::correlate::Co
 } // namespace
 
 int main(int argc, char** argv) {
-  // 1. Parse the configuration.
-  Config cfg;
+  // 1. Parse the configuration: defaults < config file < environment < flags.
+  Config cfg; // the flags; then the effective configuration
+  std::string config_flag;
+  bool spawned_by_client = false;
   CLI::App app{"cargo-analysisd: collects cargo build-analysis events and answers reports",
                k_program};
   app.add_flag("--foreground", cfg.foreground, "log to stderr (the daemon never forks itself)");
@@ -180,12 +179,28 @@ int main(int argc, char** argv) {
   app.add_option("--max-db-mb", cfg.max_db_mb,
                  "delete the oldest sessions while the database holds more than N MiB "
                  "(default 2048; 0: no limit)");
+  app.add_option("--config", config_flag,
+                 "configuration file (default: $CARGO_ANALYSIS_CONFIG, "
+                 "$XDG_CONFIG_HOME/cargo-analysis/config.toml, ~/.config/cargo-analysis/...)");
+  // Hidden: set by cargo-analysis-client when it starts the daemon on demand, so that a client
+  // of another version knows it may restart it.
+  app.add_flag("--spawned-by-client", spawned_by_client)->group("");
   app.set_version_flag("--version", CA_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  auto config = ca::load_config(config_flag, Config{}, ca::process_env);
+  if (!config) {
+    std::fprintf(stderr, "%s: error: %s\n", k_program, config.error().message.c_str());
+    return config.error().code == ca::ErrorCode::io ? 1 : 2;
+  }
+  config->apply_flags(cfg, [&app](std::string_view flag) {
+    const CLI::Option* o = app.get_option_no_throw(std::string(flag));
+    return o != nullptr && o->count() > 0;
+  });
+  cfg = config->values();
   const auto runtime = ca::runtime_dir(cfg.runtime_dir);
   const auto state = ca::state_dir(cfg.state_dir);
   if (!cfg.no_watch && cfg.watch_dirs.empty()) {
@@ -194,6 +209,9 @@ int main(int argc, char** argv) {
   if (cfg.no_watch) {
     cfg.watch_dirs.clear();
   }
+  config->values().runtime_dir = runtime.string(); // shown by `status` as resolved
+  config->values().state_dir = state.string();
+  config->values().watch_dirs = cfg.watch_dirs;
 
   // 2. Create the private runtime and state directories (0700, ours).
   for (const auto& dir : {runtime, state}) {
@@ -290,6 +308,9 @@ int main(int argc, char** argv) {
   }
 
   // 6. Start gRPC on unix:<runtime>/grpc.sock.
+  ca::server::DaemonSetup setup{ca::process_env(k_test_version_env).value_or(CA_VERSION),
+                                spawned_by_client, config->file(), config->file_read(),
+                                config->entries()};
   auto server = ca::server::GrpcServer::start(
       runtime,
       ca::server::ServerDeps{
@@ -306,7 +327,8 @@ int main(int argc, char** argv) {
                                  [&]() -> std::pair<uint64_t, uint64_t> {
                                    auto r = reports.stats();
                                    return {r.pending, r.computed};
-                                 }},
+                                 },
+                                 setup},
           [&] { shutdown.request("Admin.Shutdown"); }, live, activity, retention});
   if (!server) {
     die(server.error().message);

@@ -11,6 +11,9 @@ packages=(
   libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev
+  libtomlplusplus-dev  # the daemon's config.toml (used header-only)
+  libzstd-dev
+  help2man dpkg-dev    # man pages from --help; dpkg-shlibdeps for `cpack -G DEB`
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   chromium  # tests/integration/html_screenshot_test.cpp opens the HTML timings report

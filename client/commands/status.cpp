@@ -19,15 +19,16 @@ void add_status_command(CLI::App& app, ClientContext& ctx) {
     if (!d) {
       return ctx.fail(d.error());
     }
-    auto resp = (*d)->call<v1::StatusResponse>(methods::k_status, v1::StatusRequest(),
-                                               std::chrono::seconds(10));
+    v1::StatusRequest req;
+    req.set_client_version(CA_VERSION);
+    auto resp = (*d)->call<v1::StatusResponse>(methods::k_status, req, std::chrono::seconds(10));
     if (!resp) {
       return ctx.fail(resp.error());
     }
     if (*format == "json") {
       ctx.print_json(*resp);
     } else {
-      std::cout << safe_terminal_text(render::render_status(*resp), false);
+      std::cout << safe_terminal_text(render::render_status(*resp, CA_VERSION), false);
     }
   });
 }
@@ -35,7 +36,8 @@ void add_status_command(CLI::App& app, ClientContext& ctx) {
 void add_stop_command(CLI::App& app, ClientContext& ctx) {
   auto* cmd = app.add_subcommand("stop", "stop the daemon (after it commits what it received)");
   cmd->callback([&ctx] {
-    ctx.no_spawn = true; // never start a daemon just to stop it
+    ctx.no_spawn = true;       // never start a daemon just to stop it
+    ctx.check_version = false; // stopping a daemon of another version is the fix, not a fault
     auto d = ctx.daemon();
     if (!d) {
       std::cerr << "cargo-analysisd is not running\n";

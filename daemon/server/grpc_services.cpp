@@ -108,11 +108,24 @@ grpc::ServerUnaryReactor* ReportsService::Trends(grpc::CallbackServerContext* ct
   return answer(ctx, resp, "Trends", [&] { return m_query.trends(*req); });
 }
 
-Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
-  resp.set_version(CA_VERSION);
+Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
+  resp.set_version(m_info.setup.version);
   resp.set_pid(static_cast<uint32_t>(::getpid()));
   resp.set_uptime_secs(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - m_info.started).count());
+  resp.set_started_by_client(m_info.setup.started_by_client);
+  resp.set_runtime_dir(safe_text(m_info.runtime_dir.string()));
+  resp.set_config_file(safe_text(m_info.setup.config_file.string()));
+  resp.set_config_file_read(m_info.setup.config_file_read);
+  for (const ConfigEntry& e : m_info.setup.config) {
+    auto* c = resp.add_config();
+    c->set_key(e.key);
+    c->set_value(safe_text(e.value));
+    c->set_source(to_string(e.source));
+  }
+  if (brief) {
+    return {};
+  }
   resp.set_db_path(safe_text(m_info.db_path.string()));
   std::error_code ec;
   uint64_t size = 0;
@@ -123,7 +136,6 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
     }
   }
   resp.set_db_size_bytes(size);
-  resp.set_runtime_dir(safe_text(m_info.runtime_dir.string()));
   for (const auto& d : m_info.watched_dirs) {
     resp.add_watched_dirs(safe_text(d));
   }
@@ -160,10 +172,22 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp) {
   return {};
 }
 
-Result<v1::StatusResponse> AdminService::status() {
+Result<v1::StatusResponse> AdminService::status(const v1::StatusRequest& req) {
+  if (!req.client_version().empty() && req.client_version() != m_info.setup.version) {
+    note_client_version(req.client_version());
+  }
   v1::StatusResponse r;
-  CA_TRY(fill_status(r));
+  CA_TRY(fill_status(r, req.brief()));
   return r;
+}
+
+void AdminService::note_client_version(const std::string& version) {
+  std::lock_guard lock(m_versions_mutex);
+  if (m_versions_seen.insert(version).second) {
+    spdlog::warn("a client of version {} talks to this daemon of version {} (restart the daemon "
+                 "after an upgrade: cargo-analysis-client stop)",
+                 version, m_info.setup.version);
+  }
 }
 
 void AdminService::shutdown(const char* via) {
@@ -173,9 +197,9 @@ void AdminService::shutdown(const char* via) {
 }
 
 grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
-                                               const v1::StatusRequest* /*req*/,
+                                               const v1::StatusRequest* req,
                                                v1::StatusResponse* resp) {
-  return answer(ctx, resp, "Status", [&] { return status(); });
+  return answer(ctx, resp, "Status", [&] { return status(*req); });
 }
 
 grpc::ServerUnaryReactor* AdminService::Shutdown(grpc::CallbackServerContext* ctx,

@@ -8,6 +8,7 @@
 #include "daemon/query/query_engine.hpp"
 #include "daemon/store/retention.hpp"
 #include "daemon/store/writer.hpp"
+#include "shared/daemon_config.hpp"
 #include "shared/error.hpp"
 
 #include <grpcpp/grpcpp.h>
@@ -16,6 +17,8 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +58,16 @@ private:
   query::QueryEngine& m_query;
 };
 
+// Who the daemon is and how it was configured, for Admin.Status.
+struct DaemonSetup {
+  // The version Status reports (CA_VERSION; tests override it to play an older daemon).
+  std::string version = CA_VERSION;
+  bool started_by_client = false; // started on demand by cargo-analysis-client
+  std::filesystem::path config_file;
+  bool config_file_read = false;
+  std::vector<ConfigEntry> config; // every setting in effect, with its source
+};
+
 // What Admin.Status reports besides the store's counts.
 struct DaemonInfo {
   std::filesystem::path db_path;
@@ -65,6 +78,7 @@ struct DaemonInfo {
   std::function<cargo_analysis::v1::CorrelationStatus()> correlation;
   std::function<std::pair<uint64_t, uint64_t>()> backfill_progress; // (total, done)
   std::function<std::pair<uint64_t, uint64_t>()> reports_progress;  // (pending, computed)
+  DaemonSetup setup;
 };
 
 class AdminService final : public cargo_analysis::v1::Admin::CallbackService {
@@ -89,8 +103,8 @@ public:
                                     const cargo_analysis::v1::CollectRequest* req,
                                     cargo_analysis::v1::CollectResponse* resp) override;
 
-  // What the RPCs answer, for the local call socket too.
-  Result<cargo_analysis::v1::StatusResponse> status();
+  // What the RPCs answer, for the local call socket too. A `brief` request reads no database.
+  Result<cargo_analysis::v1::StatusResponse> status(const cargo_analysis::v1::StatusRequest& req);
   // Runs the retention policy on the writer thread and waits for its outcome. Returns the
   // store's error, or unavailable if the daemon is shutting down.
   Result<cargo_analysis::v1::CollectResponse>
@@ -99,7 +113,9 @@ public:
   void shutdown(const char* via);
 
 private:
-  Result<void> fill_status(cargo_analysis::v1::StatusResponse& resp);
+  Result<void> fill_status(cargo_analysis::v1::StatusResponse& resp, bool brief);
+  // Logs a client of another version, once per version.
+  void note_client_version(const std::string& version);
 
   DaemonInfo m_info;
   store::ReaderPool& m_readers;
@@ -107,6 +123,8 @@ private:
   std::function<void()> m_request_shutdown;
   store::Writer& m_writer;
   store::RetentionPolicy m_retention;
+  std::mutex m_versions_mutex;
+  std::set<std::string> m_versions_seen;
 };
 
 // Producer announcements: explicit session evidence and exit codes, handed to the correlator;

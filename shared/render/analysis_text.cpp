@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+// A blank line before a heading is appended on its own (`out += '\n'`), never as
+// `"\n" + heading(...)`: GCC 12 at -O3 reports a false -Wrestrict inside that operator+ (a
+// literal prepended to a temporary string), which broke Release builds with -Werror.
 namespace ca::render {
 
 namespace v1 = cargo_analysis::v1;
@@ -161,7 +164,8 @@ std::string render_critical_path(const v1::RunCriticalPath& path, bool color) {
     chain += (chain.empty() ? "" : " -> ") + step.unit().description();
     waited += step.wait();
   }
-  out += "\n" + st.heading("Chain:") + " " + chain + "\n";
+  out += '\n';
+  out += st.heading("Chain:") + " " + chain + "\n";
   // A chain that held the build for little of its time, with long waits before its units, means
   // the units were ready and waited for a job slot: parallelism bounded the build, not the chain.
   if (path.path_share() < 0.5 && waited > path.path_time()) {
@@ -201,7 +205,8 @@ std::string render_diff(const v1::DiffResponse& diff, bool color, size_t max_uni
     out += "\nNo unit differs.\n";
     return out;
   }
-  out += "\n" + st.bold("      delta        A          B   unit") + "\n";
+  out += '\n';
+  out += st.bold("      delta        A          B   unit") + "\n";
   size_t shown = 0;
   for (const v1::UnitDiff& d : diff.units()) {
     if (max_units != 0 && shown == max_units) {
@@ -231,7 +236,8 @@ std::string render_trends(const v1::TrendsResponse& trends, bool color) {
          plural(trends.runs(), "run", "runs") + ", from " + trends.first_start() + " to " +
          trends.last_start() + "\n";
 
-  out += "\n" + st.heading("Build time by command") +
+  out += '\n';
+  out += st.heading("Build time by command") +
          fmt::format(" (top-level runs, per {}):\n", period_label_name(trends.bucket_secs()));
   if (trends.commands().empty()) {
     out += "  no completed top-level run\n";
@@ -252,7 +258,8 @@ std::string render_trends(const v1::TrendsResponse& trends, bool color) {
     }
   }
 
-  out += "\n" + st.heading("Slowest units") + " (mean over the runs that compiled them):\n";
+  out += '\n';
+  out += st.heading("Slowest units") + " (mean over the runs that compiled them):\n";
   if (trends.slowest_units().empty()) {
     out += "  no unit was compiled\n";
   }
@@ -263,7 +270,8 @@ std::string render_trends(const v1::TrendsResponse& trends, bool color) {
                        secs(u.max_secs()));
   }
 
-  out += "\n" + st.heading("Most frequent root rebuilds") +
+  out += '\n';
+  out += st.heading("Most frequent root rebuilds") +
          fmt::format(" (units rebuilt while none of their dependencies was; {} in all):\n",
                      trends.root_rebuilds_total());
   if (trends.root_rebuilds().empty()) {

@@ -117,10 +117,17 @@ std::string render_session(const v1::Session& session, bool color) {
   return out;
 }
 
-std::string render_status(const v1::StatusResponse& s) {
+std::string render_status(const v1::StatusResponse& s, std::string_view client_version) {
   std::string out;
-  out += fmt::format("cargo-analysisd {} (pid {}), up {}\n", s.version(), s.pid(),
-                     format_duration(s.uptime_secs()));
+  out += fmt::format("cargo-analysisd {} (pid {}), up {}{}\n", s.version(), s.pid(),
+                     format_duration(s.uptime_secs()),
+                     s.started_by_client() ? ", started on demand by the client" : "");
+  if (!client_version.empty() && client_version != s.version()) {
+    out += fmt::format("client:     {}: another version (restart the daemon: "
+                       "cargo-analysis-client stop, or systemctl --user restart "
+                       "cargo-analysisd)\n",
+                       client_version);
+  }
   out += fmt::format("database:   {} ({})\n", s.db_path(), format_bytes(s.db_size_bytes()));
   out += fmt::format("runtime:    {}\n", s.runtime_dir());
   out += fmt::format("stored:     {} events, {} runs, {} sessions ({} in progress)\n",
@@ -148,6 +155,17 @@ std::string render_status(const v1::StatusResponse& s) {
     if (!src.last_error().empty()) {
       out += fmt::format("  last error: {}\n", src.last_error());
     }
+  }
+  if (!s.config_file().empty()) {
+    out += fmt::format("config:     {} ({})\n", s.config_file(),
+                       s.config_file_read() ? "read" : "not found: defaults");
+  }
+  size_t width = 0;
+  for (const auto& c : s.config()) {
+    width = std::max(width, c.key().size() + 3 + c.value().size());
+  }
+  for (const auto& c : s.config()) {
+    out += fmt::format("  {:<{}}  ({})\n", c.key() + " = " + c.value(), width, c.source());
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "cargo_analysis/v1/reports.pb.h"
 
 #include <string>
+#include <string_view>
 
 namespace ca::render {
 
@@ -15,7 +16,10 @@ std::string render_sessions(const cargo_analysis::v1::ListSessionsResponse& resp
 // One session's tree (GetSession).
 std::string render_session(const cargo_analysis::v1::Session& session, bool color);
 
-std::string render_status(const cargo_analysis::v1::StatusResponse& status);
+// The daemon's status; `client_version` (ours) is compared with the daemon's, and the settings
+// in effect end the text, each with where it came from.
+std::string render_status(const cargo_analysis::v1::StatusResponse& status,
+                          std::string_view client_version = {});
 
 // "1.23s", "2m 05s", "1h 02m".
 std::string format_duration(double secs);
