@@ -238,6 +238,10 @@ template <class Message> struct Computed {
 // The cancellation flag of the precompute() running on this thread, if any: read by
 // from_events(), so that a stopping daemon does not wait for a huge run to be decoded.
 thread_local const std::atomic<bool>* t_cancel = nullptr;
+// Set while precompute() runs on this thread: what it computes is stored, not cached (the
+// background analysis of a back-fill of thousands of runs would fill the cache, and the memory,
+// with runs nobody asked for, pushing out those somebody did).
+thread_local bool t_precomputing = false;
 
 // `compute` over the lines of `reasons` of the run (see RunReader::events()).
 template <class Message, class Compute>
@@ -296,7 +300,9 @@ Result<std::shared_ptr<const Message>> analysed(store::RunReader& reader,
                                   run.events(), run.state(),
                                   serialized_without_run(*computed.result)});
     }
-    put(run.run_id(), v.version, computed.result); // shared from here on
+    if (!t_precomputing) {
+      put(run.run_id(), v.version, computed.result); // shared from here on
+    }
   }
   return std::shared_ptr<const Message>(std::move(computed.result));
 }
@@ -367,8 +373,14 @@ Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::Ru
 
 Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomic<bool>* cancel) {
   struct CancelScope {
-    explicit CancelScope(const std::atomic<bool>* flag) { t_cancel = flag; }
-    ~CancelScope() { t_cancel = nullptr; }
+    explicit CancelScope(const std::atomic<bool>* flag) {
+      t_cancel = flag;
+      t_precomputing = true;
+    }
+    ~CancelScope() {
+      t_cancel = nullptr;
+      t_precomputing = false;
+    }
     CancelScope(const CancelScope&) = delete;
     CancelScope& operator=(const CancelScope&) = delete;
   } scope(cancel);
