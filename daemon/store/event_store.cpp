@@ -211,14 +211,14 @@ Result<bool> EventStore::apply_event(const v1::Event& e, RunCache& run, RunDelta
       }
       features += f;
     }
-    CA_TRY_ASSIGN(
-        Statement * s,
-        m_db.prepare_cached("INSERT OR IGNORE INTO units(run, idx, package_id, name, version, "
-                            "target_name, target_kind, mode, platform, requested, dependencies) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+    CA_TRY_ASSIGN(Statement * s,
+                  m_db.prepare_cached(
+                      "INSERT OR IGNORE INTO units(run, idx, package_id, name, version, "
+                      "target_name, target_kind, mode, platform, requested, dependencies, "
+                      "features) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
     auto g = s->bind(run.id, u.index(), u.package_id(), pkg.name, pkg.version, u.target().name(),
                      u.target().kind(), u.mode(), u.platform(), u.requested() ? 1 : 0,
-                     join_indices(u.dependencies()));
+                     join_indices(u.dependencies()), features);
     CA_TRY(s->run());
     d.units_total += s->changes();
     d.units_changed = true;

@@ -151,6 +151,19 @@ CREATE TABLE run_reports (
   PRIMARY KEY (run, kind)
 );
 )sql"},
+    // Version 4 is another branch's (compressed raw-log storage); migrate_to() applies the
+    // versions listed here in order and skips any that are absent, so a database can go 3 -> 5.
+    //
+    // `units.features`: the unit's activated features as logged in `unit-registered`,
+    // comma-separated in cargo's order, so that `report rebuilds` can explain a new unit by the
+    // features of its earlier builds and `report thrash` can tell feature sets apart, reading
+    // rows rather than events. Rows stored before this version have NULL: features unknown.
+    // `units_by_target`: the earlier builds of one package target (name, target name and kind),
+    // newest run last, for that lookup.
+    {5, R"sql(
+ALTER TABLE units ADD COLUMN features TEXT;
+CREATE INDEX units_by_target ON units(name, target_name, target_kind, run);
+)sql"},
 };
 
 } // namespace
