@@ -196,18 +196,9 @@ std::optional<v1::ThrashingUnit> thrashing_unit(const std::vector<Entry>& entrie
   return out;
 }
 
-} // namespace
-
-v1::ThrashResponse compute_thrash(std::span<const store::RunConfig> runs,
-                                  std::span<const store::RunUnit> units,
-                                  std::string_view workspace_root) {
-  v1::ThrashResponse resp;
-  resp.set_runs(static_cast<uint32_t>(runs.size()));
-  if (!runs.empty()) {
-    resp.set_first_start(format_rfc3339_ms(runs.front().start_unix_ms));
-    resp.set_last_start(format_rfc3339_ms(runs.back().start_unix_ms));
-  }
-  // Rebuilds by unit and cause (and variable), in run order; std::map keeps the output stable.
+// Rebuilds by unit and cause (and variable), in run order; std::map keeps the output stable.
+std::map<std::string, std::vector<Entry>>
+rebuilds_by_unit_cause(std::span<const store::RunUnit> units, std::string_view workspace_root) {
   std::map<std::string, std::vector<Entry>> by_unit_cause;
   std::unordered_map<std::string, const store::RunUnit*> last_build; // by unit
   for (const store::RunUnit& row : units) {
@@ -225,6 +216,78 @@ v1::ThrashResponse compute_thrash(std::span<const store::RunConfig> runs,
     }
     previous = &row;
   }
+  return by_unit_cause;
+}
+
+} // namespace
+
+bool may_thrash(const v1::DirtyReason& reason, std::string_view mode) {
+  store::StoredUnit unit;
+  unit.mode = std::string(mode);
+  return classify(unit, reason, "").has_value();
+}
+
+Result<std::vector<RunThrash>> thrash_in_run(store::RunReader& reader,
+                                             const std::string& workspace_root,
+                                             const std::string& run_id,
+                                             uint32_t last_runs) {
+  CA_TRY_ASSIGN(auto runs, reader.recent_runs(workspace_root, last_runs));
+  CA_TRY_ASSIGN(auto units, reader.recent_units(workspace_root, last_runs));
+  std::unordered_map<std::string, uint32_t> position;
+  for (const store::RunConfig& r : runs) {
+    position.emplace(r.run_id, static_cast<uint32_t>(position.size()));
+  }
+  std::vector<RunThrash> out;
+  if (!position.contains(run_id)) {
+    return out;
+  }
+  for (const auto& [key, entries] : rebuilds_by_unit_cause(units, workspace_root)) {
+    const Entry& now = entries.back();
+    if (now.row->run.run_id != run_id) {
+      continue;
+    }
+    auto unit = thrashing_unit(entries);
+    if (!unit || unit->run_ids().empty() || *unit->run_ids().rbegin() != run_id) {
+      continue; // no thrash, or this rebuild did not go back
+    }
+    // The newest earlier run where the unit was in the configuration it goes back to (for a
+    // build script: its previous rerun).
+    std::optional<std::string> then;
+    for (size_t i = entries.size() - 1; i-- > 0 && !then;) {
+      const Entry& e = entries[i];
+      if (is_build_script_cause(e.flip.cause) || e.flip.new_value == now.flip.new_value) {
+        then = e.row->run.run_id;
+      } else if (e.flip.old_value == now.flip.new_value && e.previous != nullptr) {
+        then = e.previous->run.run_id;
+      }
+    }
+    RunThrash t;
+    t.index = now.row->unit.index;
+    t.cause = now.flip.cause;
+    t.cause_text = cause_text(now.flip.cause, now.flip.variable);
+    t.fix = fix_text(now.flip.cause, now.flip.variable);
+    t.from = now.flip.old_value;
+    t.to = now.flip.new_value;
+    if (then && position.contains(*then)) {
+      t.builds_ago = position.at(run_id) - position.at(*then);
+    }
+    t.thrashing_rebuilds = unit->thrashing_rebuilds();
+    t.time_lost_before = unit->time_lost_secs() - duration(now.row->unit);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+v1::ThrashResponse compute_thrash(std::span<const store::RunConfig> runs,
+                                  std::span<const store::RunUnit> units,
+                                  std::string_view workspace_root) {
+  v1::ThrashResponse resp;
+  resp.set_runs(static_cast<uint32_t>(runs.size()));
+  if (!runs.empty()) {
+    resp.set_first_start(format_rfc3339_ms(runs.front().start_unix_ms));
+    resp.set_last_start(format_rfc3339_ms(runs.back().start_unix_ms));
+  }
+  auto by_unit_cause = rebuilds_by_unit_cause(units, workspace_root);
 
   // Units that thrash, grouped by cause (and variable).
   std::map<std::pair<std::string, std::string>, v1::ThrashGroup> groups;

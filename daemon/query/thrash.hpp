@@ -34,6 +34,7 @@
 
 #include "cargo_analysis/v1/reports.pb.h"
 #include "daemon/store/run_reader.hpp"
+#include "shared/error.hpp"
 
 #include <span>
 
@@ -48,5 +49,32 @@ inline constexpr uint32_t k_default_thrash_runs = 50;
 cargo_analysis::v1::ThrashResponse compute_thrash(std::span<const store::RunConfig> runs,
                                                   std::span<const store::RunUnit> units,
                                                   std::string_view workspace_root);
+
+// Whether a rebuild of a unit in `mode` for `reason` can be part of a thrash (a cause above):
+// what the live view checks before it reads any history.
+bool may_thrash(const cargo_analysis::v1::DirtyReason& reason, std::string_view mode);
+
+// The runs the live view looks back over for a thrash as it happens.
+inline constexpr uint32_t k_live_thrash_runs = 20;
+
+// A rebuild in one run that went back to a configuration of a few builds before.
+struct RunThrash {
+  uint32_t index = 0; // the unit's, in the run
+  std::string cause;
+  std::string cause_text;
+  std::string fix;
+  std::string from;
+  std::string to;
+  uint32_t builds_ago = 0;
+  uint32_t thrashing_rebuilds = 0;
+  double time_lost_before = 0; // seconds, in the thrash's earlier rebuilds
+};
+
+// The thrashing rebuilds of the run `run_id` of `workspace_root` among its `last_runs` newest
+// runs (the run must be one of them). Returns the store's error if a read fails.
+Result<std::vector<RunThrash>> thrash_in_run(store::RunReader& reader,
+                                             const std::string& workspace_root,
+                                             const std::string& run_id,
+                                             uint32_t last_runs = k_live_thrash_runs);
 
 } // namespace ca::query
