@@ -131,6 +131,66 @@ double duration(const store::StoredUnit& u) {
   return u.start && u.finish ? std::max(0.0, *u.finish - *u.start) : 0.0;
 }
 
+// The units of each run in scope by index, and who depends on whom, for the cascade of a
+// rebuild: the rebuilt units it dragged along cost as much as the unit itself.
+class RunGraphs {
+public:
+  explicit RunGraphs(std::span<const store::RunUnit> units) {
+    for (const store::RunUnit& row : units) {
+      Graph& g = m_runs[row.run.run_id];
+      g.units[row.unit.index] = &row.unit;
+      for (uint32_t dep : row.unit.dependencies) {
+        g.dependents[dep].push_back(row.unit.index);
+      }
+    }
+  }
+
+  // The rebuilt (dirty or new) units reached from `index` of `run_id` through dependents (not
+  // the unit itself): how many, and their compile time.
+  std::pair<uint32_t, double> cascade(const std::string& run_id, uint32_t index) const {
+    auto run = m_runs.find(run_id);
+    if (run == m_runs.end()) {
+      return {0, 0.0};
+    }
+    const Graph& g = run->second;
+    std::set<uint32_t> seen{index};
+    std::vector<uint32_t> stack{index};
+    uint32_t count = 0;
+    double secs = 0;
+    while (!stack.empty()) {
+      uint32_t at = stack.back();
+      stack.pop_back();
+      auto it = g.dependents.find(at);
+      if (it == g.dependents.end()) {
+        continue;
+      }
+      for (uint32_t d : it->second) {
+        auto unit = g.units.find(d);
+        if (unit == g.units.end() || !seen.insert(d).second ||
+            (unit->second->fingerprint != "dirty" && unit->second->fingerprint != "new")) {
+          continue;
+        }
+        ++count;
+        secs += duration(*unit->second);
+        stack.push_back(d);
+      }
+    }
+    return {count, secs};
+  }
+
+private:
+  struct Graph {
+    std::unordered_map<uint32_t, const store::StoredUnit*> units;
+    std::unordered_map<uint32_t, std::vector<uint32_t>> dependents;
+  };
+  std::unordered_map<std::string, Graph> m_runs;
+};
+
+// A thrashing rebuild's cost: the unit's compile time and that of the rebuilds it dragged along.
+double lost_secs(const Entry& e, const RunGraphs& graphs) {
+  return duration(e.row->unit) + graphs.cascade(e.row->run.run_id, e.row->unit.index).second;
+}
+
 void add_command(v1::ThrashSide& side, const store::RunConfig& run) {
   if (std::find(side.commands().begin(), side.commands().end(), run.command_line) ==
       side.commands().end()) {
@@ -140,7 +200,8 @@ void add_command(v1::ThrashSide& side, const store::RunConfig& run) {
 }
 
 // The thrash of one unit for one cause, if it thrashes.
-std::optional<v1::ThrashingUnit> thrashing_unit(const std::vector<Entry>& entries) {
+std::optional<v1::ThrashingUnit> thrashing_unit(const std::vector<Entry>& entries,
+                                                const RunGraphs& graphs) {
   const std::string& cause = entries.front().flip.cause;
   v1::ThrashingUnit out;
   std::vector<const Entry*> lost;
@@ -188,11 +249,15 @@ std::optional<v1::ThrashingUnit> thrashing_unit(const std::vector<Entry>& entrie
   out.set_rebuilds(static_cast<uint32_t>(entries.size()));
   out.set_thrashing_rebuilds(static_cast<uint32_t>(lost.size()));
   double secs = 0;
+  uint32_t cascading = 0;
   for (const Entry* e : lost) {
-    secs += duration(e->row->unit);
+    auto [count, cascade_secs] = graphs.cascade(e->row->run.run_id, e->row->unit.index);
+    secs += duration(e->row->unit) + cascade_secs;
+    cascading += count;
     out.add_run_ids(e->row->run.run_id);
   }
   out.set_time_lost_secs(secs);
+  out.set_cascading_rebuilds(cascading);
   return out;
 }
 
@@ -241,12 +306,13 @@ Result<std::vector<RunThrash>> thrash_in_run(store::RunReader& reader,
   if (!position.contains(run_id)) {
     return out;
   }
+  const RunGraphs graphs(units);
   for (const auto& [key, entries] : rebuilds_by_unit_cause(units, workspace_root)) {
     const Entry& now = entries.back();
     if (now.row->run.run_id != run_id) {
       continue;
     }
-    auto unit = thrashing_unit(entries);
+    auto unit = thrashing_unit(entries, graphs);
     if (!unit || unit->run_ids().empty() || *unit->run_ids().rbegin() != run_id) {
       continue; // no thrash, or this rebuild did not go back
     }
@@ -272,7 +338,7 @@ Result<std::vector<RunThrash>> thrash_in_run(store::RunReader& reader,
       t.builds_ago = position.at(run_id) - position.at(*then);
     }
     t.thrashing_rebuilds = unit->thrashing_rebuilds();
-    t.time_lost_before = unit->time_lost_secs() - duration(now.row->unit);
+    t.time_lost_before = unit->time_lost_secs() - lost_secs(now, graphs);
     out.push_back(std::move(t));
   }
   return out;
@@ -288,11 +354,12 @@ v1::ThrashResponse compute_thrash(std::span<const store::RunConfig> runs,
     resp.set_last_start(format_rfc3339_ms(runs.back().start_unix_ms));
   }
   auto by_unit_cause = rebuilds_by_unit_cause(units, workspace_root);
+  const RunGraphs graphs(units);
 
   // Units that thrash, grouped by cause (and variable).
   std::map<std::pair<std::string, std::string>, v1::ThrashGroup> groups;
   for (const auto& [key, entries] : by_unit_cause) {
-    auto unit = thrashing_unit(entries);
+    auto unit = thrashing_unit(entries, graphs);
     if (!unit) {
       continue;
     }

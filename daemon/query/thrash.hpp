@@ -24,7 +24,9 @@
 // transition old -> new. A rebuild whose new value was already seen in scope (as an old or a
 // new value) went *back*: that is the thrash, and its compile time is counted as lost. A build
 // script thrashes when it reran for its cause in two or more runs; every rerun after the first
-// is counted as lost. Units built new are never counted (see above: cargo keeps both sides).
+// is counted as lost, with the compile time of the rebuilt units it dragged along (its rebuilt
+// dependents, transitively: cargo's cascading rebuilds). Units built new are never counted (see
+// above: cargo keeps both sides).
 //
 // Example: `cargo build`, `THB_X=1 cargo build`, `cargo build` rebuilds the bin that reads
 // `option_env!("THB_X")` twice: `<unset> -> 1`, then `1 -> <unset>`. The second went back, so

@@ -4,6 +4,7 @@
 //   <blank>
 //   environment variable THB_X flips: 1 unit, 1.48s lost
 //     thb@0.1.0 thb "bin": rebuilt 2 times, 1 back to a configuration built before (1.48s)
+//                                              -- or (3.20s with 3 dependent units)
 //       THB_X=<unset>: `cargo build` (2 builds)
 //       THB_X=1: `cargo build` (1 build)
 //     fix: pin the env var: ...
@@ -27,6 +28,15 @@ std::string count(std::size_t n, std::string_view one, std::string_view many) {
 
 std::string secs(double s) {
   return fmt::format("{:.2f}s", s);
+}
+
+// `(1.48s)`, or `(3.20s with 3 dependent units)` when the rebuilds dragged others along.
+std::string cost(const v1::ThrashingUnit& u) {
+  if (u.cascading_rebuilds() == 0) {
+    return "(" + secs(u.time_lost_secs()) + ")";
+  }
+  return "(" + secs(u.time_lost_secs()) + " with " +
+         count(u.cascading_rebuilds(), "dependent unit", "dependent units") + ")";
 }
 
 std::string quoted_commands(const v1::ThrashSide& side) {
@@ -71,14 +81,13 @@ std::string render_thrash(const v1::ThrashResponse& report, bool color) {
       out += "  " + l + u.unit().description() + ":" + r + " rebuilt " +
              count(u.rebuilds(), "time", "times");
       if (g.cause() == "build-script" || g.cause() == "rerun-if-missing") {
-        out += ", " + std::to_string(u.thrashing_rebuilds()) + " after the first (" +
-               secs(u.time_lost_secs()) + ")\n";
+        out += ", " + std::to_string(u.thrashing_rebuilds()) + " after the first " + cost(u) + "\n";
         if (!u.detail().empty()) {
           out += "    " + u.detail() + "\n";
         }
       } else {
         out += ", " + std::to_string(u.thrashing_rebuilds()) +
-               " back to a configuration built before (" + secs(u.time_lost_secs()) + ")\n";
+               " back to a configuration built before " + cost(u) + "\n";
       }
       for (const v1::ThrashSide& side : u.sides()) {
         out += "    " + side.value() + ": " + quoted_commands(side) + " (" +
