@@ -1,9 +1,10 @@
-// `report sessions|rebuilds|timings|critical-path|diff|trends`: ask the daemon, render here.
+// `report sessions|rebuilds|timings|critical-path|diff|trends|thrash`: ask the daemon, render here.
 #include "client/client_context.hpp"
 #include "shared/local_methods.hpp"
 #include "shared/render/analysis_text.hpp"
 #include "shared/render/rebuilds_text.hpp"
 #include "shared/render/sessions_text.hpp"
+#include "shared/render/thrash_text.hpp"
 #include "shared/render/timings_report.hpp"
 #include "shared/safe_text.hpp"
 
@@ -335,6 +336,28 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
   std::cout << safe_terminal_text(render::render_trends(*r, ctx.use_color()), ctx.use_color());
 }
 
+struct ThrashOptions {
+  std::string workspace;
+  uint32_t last = 0;
+  std::string format = "human";
+};
+
+void run_thrash(ClientContext& ctx, const ThrashOptions& o) {
+  v1::ThrashRequest req;
+  req.set_workspace(absolute(o.workspace));
+  req.set_last(o.last);
+  req.set_cwd(current_dir());
+  auto r = call<v1::ThrashResponse>(ctx, methods::k_thrash, req);
+  if (!r) {
+    return report_failure(ctx, r.error());
+  }
+  if (o.format == "json") {
+    ctx.print_json(*r);
+    return;
+  }
+  std::cout << render::render_thrash(*r, ctx.use_color());
+}
+
 } // namespace
 
 void add_report_command(CLI::App& app, ClientContext& ctx) {
@@ -399,6 +422,15 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   tr->add_option("--format", trends->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
   tr->callback([&ctx, trends] { run_trends(ctx, *trends); });
+
+  auto thrash = std::make_shared<ThrashOptions>();
+  auto* th = report->add_subcommand("thrash", "units rebuilt back and forth, why, and the fix");
+  th->add_option("--workspace", thrash->workspace, "workspace (default: the current)");
+  th->add_option("--last", thrash->last, "only the newest N runs (default: 50)")
+      ->check(CLI::PositiveNumber);
+  th->add_option("--format", thrash->format, "human or json")
+      ->check(CLI::IsMember({"human", "json"}));
+  th->callback([&ctx, thrash] { run_thrash(ctx, *thrash); });
 }
 
 } // namespace ca::client

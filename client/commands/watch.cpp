@@ -69,6 +69,18 @@ std::string where(const v1::LiveRun& run) {
   return run.workspace_root().empty() ? cmd : cmd + " in " + run.workspace_root();
 }
 
+// A thrash as it happens: `run R thrash: thr@0.1.0 thr "bin" rebuilt back to THR_FLAVOR=<unset>
+// as 2 builds ago (environment variable THR_FLAVOR flips); fix: ...`.
+std::string thrash_line(const std::string& run_id, const v1::ThrashDetected& t) {
+  std::string back = t.to().empty() ? std::string("rebuilt again for the same cause")
+                                    : "rebuilt back to " + t.to();
+  std::string ago = t.builds_ago() == 0   ? std::string()
+                    : t.builds_ago() == 1 ? std::string(" as 1 build ago")
+                                          : fmt::format(" as {} builds ago", t.builds_ago());
+  return fmt::format("run {} thrash: {} {}{} ({}); fix: {}", run_id, t.unit().description(), back,
+                     ago, t.cause_text(), t.fix());
+}
+
 // The plain line for one update, or "" for updates not worth a line.
 std::string plain_line(const v1::WatchUpdate& u, const std::map<std::string, RunView>& runs) {
   auto done = [&](const v1::RunProgress& p) {
@@ -106,6 +118,8 @@ std::string plain_line(const v1::WatchUpdate& u, const std::map<std::string, Run
   case v1::WatchUpdate::kDropped:
     return fmt::format("watch: {} updates dropped (read too slowly), {} in total",
                        u.dropped().count(), u.dropped().total());
+  case v1::WatchUpdate::kThrash:
+    return thrash_line(u.run_id(), u.thrash());
   case v1::WatchUpdate::kProgressChanged:
   case v1::WatchUpdate::CHANGE_NOT_SET:
     break;
@@ -134,6 +148,8 @@ public:
       return {};
     case v1::WatchUpdate::kDropped:
       replace_all(u.dropped().snapshot());
+      return plain_line(u, m_runs);
+    case v1::WatchUpdate::kThrash:
       return plain_line(u, m_runs);
     case v1::WatchUpdate::kRunStarted:
       m_runs[u.run_id()].run = u.run_started().run();

@@ -4,7 +4,9 @@
 #include "daemon/query/diff.hpp"
 #include "daemon/query/report_precomputer.hpp"
 #include "daemon/query/run_analysis.hpp"
+#include "daemon/query/thrash.hpp"
 #include "daemon/query/trends.hpp"
+#include "daemon/query/unit_origin.hpp"
 #include "shared/run_id.hpp"
 
 #include <google/protobuf/arena.h>
@@ -411,6 +413,9 @@ Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsR
       copy_rebuilds_view(*result, view, *out);
     }
     out->mutable_run()->set_depth(run.depth());
+    // Why new units were new depends on the runs before this one, not on this run's events:
+    // answered from the units table each time, never cached or stored with the report.
+    CA_TRY(explain_new_roots(*reader, *out));
   }
   return resp;
 }
@@ -554,6 +559,24 @@ Result<v1::TrendsResponse> QueryEngine::trends(const v1::TrendsRequest& req) {
                       "no sessions found" + workspace_context(scope.workspace_root));
   }
   resp.set_workspace_root(scope.workspace_root);
+  return resp;
+}
+
+Result<v1::ThrashResponse> QueryEngine::thrash(const v1::ThrashRequest& req) {
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  const std::string& asked = !req.workspace().empty() ? req.workspace() : req.cwd();
+  std::string root;
+  if (!asked.empty()) {
+    CA_TRY_ASSIGN(root, reader->workspace_containing(asked));
+  }
+  if (root.empty()) {
+    return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(asked));
+  }
+  const uint32_t last = req.last() == 0 ? k_default_thrash_runs : req.last();
+  CA_TRY_ASSIGN(auto runs, reader->recent_runs(root, last));
+  CA_TRY_ASSIGN(auto units, reader->recent_units(root, last));
+  v1::ThrashResponse resp = compute_thrash(runs, units, root);
+  resp.set_workspace_root(root);
   return resp;
 }
 

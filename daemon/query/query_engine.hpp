@@ -60,6 +60,10 @@ public:
   // not_found ("no sessions found for workspace at `<dir>`") when the scope holds no run.
   Result<cargo_analysis::v1::TrendsResponse> trends(const cargo_analysis::v1::TrendsRequest& req);
 
+  // Units rebuilt back and forth in the workspace's recent runs (see daemon/query/thrash.hpp).
+  // not_found ("no sessions found for workspace at `<dir>`") when the workspace has no run.
+  Result<cargo_analysis::v1::ThrashResponse> thrash(const cargo_analysis::v1::ThrashRequest& req);
+
   // Lookups in the per-run result cache of rebuilds and timings, and the runs it holds.
   RunResultCache::Stats cache_stats() const { return m_cache.stats(); }
 

@@ -15,6 +15,9 @@ v1::UnitRegistered to_registered(const store::StoredUnit& unit) {
   for (uint32_t dep : unit.dependencies) {
     out.add_dependencies(dep);
   }
+  for (const std::string& feature : unit.features) {
+    out.add_features(feature);
+  }
   return out;
 }
 

@@ -11,7 +11,8 @@
 
 namespace ca::query {
 
-// The `unit-registered` event the row came from, as far as the row keeps it (no features).
+// The `unit-registered` event the row came from, as far as the row keeps it (features only
+// in rows of schema version 5 on).
 cargo_analysis::v1::UnitRegistered to_registered(const store::StoredUnit& unit);
 
 // The run's units by index, for format_dirty_reason().

@@ -103,6 +103,8 @@ LocalCallTable GrpcServer::local_calls() {
                                            [&q](const auto& r) { return q.diff(r); });
   t.add<v1::TrendsRequest, v1::TrendsResponse>(methods::k_trends,
                                                [&q](const auto& r) { return q.trends(r); });
+  t.add<v1::ThrashRequest, v1::ThrashResponse>(methods::k_thrash,
+                                               [&q](const auto& r) { return q.thrash(r); });
   t.add<v1::StatusRequest, v1::StatusResponse>(
       methods::k_status, [this](const auto& req) { return m_admin.status(req); });
   t.add<v1::ShutdownRequest, v1::ShutdownResponse>(

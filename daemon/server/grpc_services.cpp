@@ -108,6 +108,12 @@ grpc::ServerUnaryReactor* ReportsService::Trends(grpc::CallbackServerContext* ct
   return answer(ctx, resp, "Trends", [&] { return m_query.trends(*req); });
 }
 
+grpc::ServerUnaryReactor* ReportsService::Thrash(grpc::CallbackServerContext* ctx,
+                                                 const v1::ThrashRequest* req,
+                                                 v1::ThrashResponse* resp) {
+  return answer(ctx, resp, "Thrash", [&] { return m_query.thrash(*req); });
+}
+
 Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
   resp.set_version(m_info.setup.version);
   resp.set_pid(static_cast<uint32_t>(::getpid()));

@@ -53,6 +53,9 @@ public:
   grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx,
                                    const cargo_analysis::v1::TrendsRequest* req,
                                    cargo_analysis::v1::TrendsResponse* resp) override;
+  grpc::ServerUnaryReactor* Thrash(grpc::CallbackServerContext* ctx,
+                                   const cargo_analysis::v1::ThrashRequest* req,
+                                   cargo_analysis::v1::ThrashResponse* resp) override;
 
 private:
   query::QueryEngine& m_query;

@@ -1,6 +1,7 @@
 #include "daemon/server/live_hub.hpp"
 
 #include "daemon/query/run_analysis.hpp"
+#include "daemon/query/thrash.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
 
@@ -173,6 +174,11 @@ void LiveHub::process(Committed& batch) {
   for (auto [run, midway] : new_runs) {
     refresh_from_store(*run, midway);
   }
+  for (auto& [id, run] : m_runs) {
+    if (!run.thrash_candidates.empty()) {
+      check_thrash(run, pending);
+    }
+  }
   for (const store::RunFacts& f : batch.facts) {
     apply_facts(f, pending);
   }
@@ -224,11 +230,20 @@ void LiveHub::apply_event(const v1::Event& e, Run& run, std::vector<Pending>& ou
     }
     break;
   }
-  case v1::Event::kUnitFingerprint:
-    if (e.unit_fingerprint().status() == v1::FINGERPRINT_STATUS_FRESH) {
+  case v1::Event::kUnitFingerprint: {
+    const v1::UnitFingerprint& f = e.unit_fingerprint();
+    if (f.status() == v1::FINGERPRINT_STATUS_FRESH) {
       p.set_units_fresh(p.units_fresh() + 1);
     }
+    // A rebuild for a cause that can go back and forth: checked against the history once the
+    // batch is committed (see check_thrash()).
+    if (auto it = run.units.find(f.index());
+        it != run.units.end() && f.status() == v1::FINGERPRINT_STATUS_DIRTY && f.has_cause() &&
+        query::may_thrash(f.cause(), it->second.mode())) {
+      run.thrash_candidates.push_back(f.index());
+    }
     break;
+  }
   case v1::Event::kUnitStarted: {
     uint32_t index = e.unit_started().index();
     double elapsed = e.unit_started().elapsed();
@@ -345,6 +360,46 @@ void LiveHub::apply_facts(const store::RunFacts& f, std::vector<Pending>& out) {
   }
   run.ended = true;
   out.push_back(Pending{&run, std::move(u), false});
+}
+
+void LiveHub::check_thrash(Run& run, std::vector<Pending>& out) {
+  std::vector<uint32_t> candidates;
+  candidates.swap(run.thrash_candidates);
+  if (run.identity.workspace_root().empty()) {
+    return;
+  }
+  auto reader = m_readers.lease();
+  if (!reader) {
+    spdlog::warn("live: no reader: {}", reader.error().message);
+    return;
+  }
+  auto found = query::thrash_in_run(**reader, run.identity.workspace_root(), run.identity.run_id());
+  if (!found) {
+    spdlog::warn("live: thrash of run {} not checked: {}", run.identity.run_id(),
+                 found.error().message);
+    return;
+  }
+  for (const query::RunThrash& t : *found) {
+    if (std::find(candidates.begin(), candidates.end(), t.index) == candidates.end()) {
+      continue; // told in an earlier batch
+    }
+    auto u = new_update(run);
+    v1::ThrashDetected* d = u->mutable_thrash();
+    if (auto it = run.units.find(t.index); it != run.units.end()) {
+      *d->mutable_unit() = it->second;
+    } else {
+      d->mutable_unit()->set_index(t.index);
+    }
+    d->set_cause(t.cause);
+    d->set_cause_text(t.cause_text);
+    d->set_fix(t.fix);
+    d->set_from(t.from);
+    d->set_to(t.to);
+    d->set_builds_ago(t.builds_ago);
+    d->set_thrashing_rebuilds(t.thrashing_rebuilds);
+    d->set_time_lost_secs(t.time_lost_before);
+    out.push_back(Pending{&run, std::move(u), false});
+  }
 }
 
 void LiveHub::refresh_from_store(Run& run, bool with_counters) {

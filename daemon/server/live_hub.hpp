@@ -19,7 +19,10 @@
 // What the hub reads back from the store: the identity of a run when it first appears (its
 // session and parent come from evidence the correlator or a producer gave in the same commit),
 // again when new evidence arrives, and the final state when a run ends (decided by the store,
-// see store::final_state()). Those are a few reads per run, on the hub's thread, never per event.
+// see store::final_state()). Those are a few reads per run, on the hub's thread, never per event;
+// and, for a batch where a unit was rebuilt for a cause that can go back and forth (an env var,
+// features, rustflags, a build script without `rerun-if-changed`), the workspace's recent units,
+// to tell a thrash as it happens (ThrashDetected).
 //
 // Example: cargo logs build-started, 88 unit-registered, 88 unit-fingerprint (85 fresh), then
 // unit-started/unit-finished for 3 units; the watcher commits them in a few batches. A
@@ -132,6 +135,8 @@ private:
     std::vector<uint32_t> running;                                    // in start order
     std::chrono::steady_clock::time_point last_activity;
     bool ended = false;
+    // Units rebuilt in this batch for a cause that can thrash (see query::may_thrash()).
+    std::vector<uint32_t> thrash_candidates;
   };
 
   // One committed batch, as the writer handed it over.
@@ -157,6 +162,10 @@ private:
   Run& run_for(const cargo_analysis::v1::Event& e, std::vector<Pending>& out);
   void apply_event(const cargo_analysis::v1::Event& e, Run& run, std::vector<Pending>& out);
   void apply_facts(const store::RunFacts& f, std::vector<Pending>& out);
+  // Tells a thrash as it happens: whether the run's `thrash_candidates` went back to a
+  // configuration of a few builds before (one history read per run and batch, only for batches
+  // with such a rebuild; see query::thrash_in_run()). Clears the candidates.
+  void check_thrash(Run& run, std::vector<Pending>& out);
   // Reads the run's identity (and, if `with_counters`, its progress) back from the store.
   void refresh_from_store(Run& run, bool with_counters);
   void emit(std::vector<Pending>& pending);

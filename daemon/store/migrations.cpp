@@ -255,7 +255,7 @@ CREATE TABLE unit_keys (
   target_kind  TEXT NOT NULL,
   mode         TEXT NOT NULL,
   platform     TEXT NOT NULL DEFAULT '',
-  features     TEXT NOT NULL DEFAULT '',  -- comma-separated, as cargo lists them
+  features     TEXT NOT NULL DEFAULT '',  -- comma-separated, as cargo lists them; '?': unknown
   UNIQUE (package_id, target_name, target_kind, mode, platform, features)
 );
 CREATE INDEX unit_keys_by_name ON unit_keys(name, target_kind, mode);
@@ -276,24 +276,32 @@ CREATE TABLE unit_rows (
   PRIMARY KEY (run, idx)
 ) WITHOUT ROWID;
 CREATE INDEX unit_rows_by_key ON unit_rows(key);
-INSERT OR IGNORE INTO unit_keys(package_id, name, version, target_name, target_kind, mode, platform)
-  SELECT package_id, name, version, target_name, target_kind, mode, COALESCE(platform, '')
+-- Rows of earlier versions did not keep the features: '?', read as NULL (unknown).
+INSERT OR IGNORE INTO unit_keys(package_id, name, version, target_name, target_kind, mode, platform,
+                                features)
+  SELECT package_id, name, version, target_name, target_kind, mode, COALESCE(platform, ''), '?'
   FROM units;
 INSERT INTO unit_rows
   SELECT u.run, u.idx, k.id, u.requested, u.dependencies, u.fingerprint, u.cause_kind, u.cause,
          u.start, u.rmeta, u.finish, u.root, u.cause_key
   FROM units u JOIN unit_keys k ON k.package_id = u.package_id AND k.target_name = u.target_name
     AND k.target_kind = u.target_kind AND k.mode = u.mode
-    AND k.platform = COALESCE(u.platform, '') AND k.features = '';
+    AND k.platform = COALESCE(u.platform, '') AND k.features = '?';
 DROP TABLE units;
 CREATE INDEX unit_rows_dirty_roots ON unit_rows(run) WHERE root = 1 AND fingerprint = 'dirty';
 CREATE VIEW units AS
   SELECT r.run, r.idx, k.package_id, k.name, k.version, k.target_name, k.target_kind, k.mode,
          k.platform, r.requested, r.dependencies, r.fingerprint, r.cause_kind, r.cause, r.start,
-         r.rmeta, r.finish, r.root, r.cause_key, k.features, r.key
+         r.rmeta, r.finish, r.root, r.cause_key, NULLIF(k.features, '?') AS features, r.key
   FROM unit_rows r JOIN unit_keys k ON k.id = r.key;
 )sql",
      move_events_to_blocks},
+    // The earlier builds of one package target (name, target name and kind), for `report
+    // rebuilds` explaining a new unit and `report thrash` (daemon/query/unit_origin.cpp); the
+    // runs of a key come from unit_rows_by_key. (The unit's features are in unit_keys since 4.)
+    {5, R"sql(
+CREATE INDEX unit_keys_by_target ON unit_keys(name, target_name, target_kind);
+)sql"},
 };
 
 } // namespace

@@ -19,6 +19,22 @@ constexpr const char* k_run_columns =
     "workspace_root, cwd, profile, target_dir, rustc_version, jobs, units_new, units_dirty, "
     "units_fresh, units_total, units_finished, exit_code, pid, ppid, events, end_unix_ms";
 
+std::vector<std::string> parse_argv(std::string_view json) {
+  std::vector<std::string> argv;
+  if (json.empty()) {
+    return argv;
+  }
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& a : j) {
+      if (a.is_string()) {
+        argv.push_back(a.get<std::string>());
+      }
+    }
+  }
+  return argv;
+}
+
 void fill_summary(const Statement& s, v1::RunSummary& r) {
   r.set_run_id(s.column_text(0));
   r.set_session_id(s.column_text(1));
@@ -28,17 +44,7 @@ void fill_summary(const Statement& s, v1::RunSummary& r) {
   r.set_start_unix_ms(s.column_int(5));
   r.set_start_time(format_rfc3339_ms(s.column_int(5)));
   r.set_duration_secs(s.column_double(6));
-  std::vector<std::string> argv;
-  if (auto text = s.column_text_view(7); !text.empty()) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_array()) {
-      for (const auto& a : j) {
-        if (a.is_string()) {
-          argv.push_back(a.get<std::string>());
-        }
-      }
-    }
-  }
+  std::vector<std::string> argv = parse_argv(s.column_text_view(7));
   for (const auto& a : argv) {
     r.add_command(a);
   }
@@ -382,16 +388,84 @@ std::optional<double> column_optional_double(const Statement& s, int col) {
   return s.column_double(col);
 }
 
+// The unit columns fill_unit() reads, from `units u`, starting at column `first`.
+constexpr const char* k_unit_columns =
+    "u.idx, u.package_id, u.name, u.version, u.target_name, u.target_kind, u.mode, "
+    "COALESCE(u.platform, ''), u.dependencies, COALESCE(u.fingerprint, ''), "
+    "CASE WHEN u.fingerprint IN ('new', 'dirty') THEN u.cause END, u.start, u.rmeta, u.finish, "
+    "u.root, u.features";
+
+std::vector<std::string> split_features(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+void fill_unit(const Statement& s, int first, StoredUnit& u) {
+  u.index = static_cast<uint32_t>(s.column_int(first));
+  u.package_id = s.column_text(first + 1);
+  u.name = s.column_text(first + 2);
+  u.version = s.column_text(first + 3);
+  u.target_name = s.column_text(first + 4);
+  u.target_kind = s.column_text(first + 5);
+  u.mode = s.column_text(first + 6);
+  u.platform = s.column_text(first + 7);
+  u.dependencies = split_indices(s.column_text_view(first + 8));
+  u.fingerprint = s.column_text(first + 9);
+  u.cause = s.column_text(first + 10);
+  u.start = column_optional_double(s, first + 11);
+  u.rmeta = column_optional_double(s, first + 12);
+  u.finish = column_optional_double(s, first + 13);
+  u.root = s.column_int(first + 14) != 0;
+  u.features_known = !s.column_is_null(first + 15);
+  u.features = split_features(s.column_text_view(first + 15));
+}
+
+// The run columns fill_run_config() reads, from `runs r`, as columns 0 to 6.
+constexpr const char* k_run_config_columns =
+    "r.run_id, r.session_id, COALESCE(r.command, ''), r.start_unix_ms, COALESCE(r.profile, ''), "
+    "COALESCE(r.target_dir, ''), COALESCE(r.rustc_version, '')";
+constexpr int k_run_config_count = 7;
+
+void fill_run_config(const Statement& s, RunConfig& r) {
+  r.run_id = s.column_text(0);
+  r.session_id = s.column_text(1);
+  r.command = s.column_text(2);
+  r.command_line = display_command(parse_argv(r.command));
+  r.start_unix_ms = s.column_int(3);
+  r.profile = s.column_text(4);
+  r.target_dir = s.column_text(5);
+  r.rustc_version = s.column_text(6);
+}
+
+Result<std::vector<RunUnit>> run_units(Statement& s) {
+  std::vector<RunUnit> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s.step());
+    if (!row) {
+      break;
+    }
+    RunUnit& ru = out.emplace_back();
+    if (out.size() > 1 && out[out.size() - 2].run.run_id == s.column_text_view(0)) {
+      ru.run = out[out.size() - 2].run;
+    } else {
+      fill_run_config(s, ru.run);
+    }
+    fill_unit(s, k_run_config_count, ru.unit);
+  }
+  return out;
+}
+
 } // namespace
 
 Result<std::vector<StoredUnit>> RunReader::units(const std::string& run_id) {
-  CA_TRY_ASSIGN(Statement * s,
-                m_db->prepare_cached(
-                    "SELECT u.idx, u.package_id, u.name, u.version, u.target_name, u.target_kind, "
-                    "u.mode, COALESCE(u.platform, ''), u.dependencies, "
-                    "COALESCE(u.fingerprint, ''), u.cause, u.start, u.rmeta, u.finish, u.root "
-                    "FROM runs r JOIN units u ON u.run = r.id WHERE r.run_id = ?1 "
-                    "ORDER BY u.idx"));
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached(std::string("SELECT ") + k_unit_columns +
+                                                    " FROM runs r JOIN units u ON u.run = r.id "
+                                                    "WHERE r.run_id = ?1 ORDER BY u.idx"));
   auto g = s->bind(run_id);
   std::vector<StoredUnit> out;
   for (;;) {
@@ -399,24 +473,81 @@ Result<std::vector<StoredUnit>> RunReader::units(const std::string& run_id) {
     if (!row) {
       break;
     }
-    StoredUnit& u = out.emplace_back();
-    u.index = static_cast<uint32_t>(s->column_int(0));
-    u.package_id = s->column_text(1);
-    u.name = s->column_text(2);
-    u.version = s->column_text(3);
-    u.target_name = s->column_text(4);
-    u.target_kind = s->column_text(5);
-    u.mode = s->column_text(6);
-    u.platform = s->column_text(7);
-    u.dependencies = split_indices(s->column_text_view(8));
-    u.fingerprint = s->column_text(9);
-    u.cause = s->column_text(10);
-    u.start = column_optional_double(*s, 11);
-    u.rmeta = column_optional_double(*s, 12);
-    u.finish = column_optional_double(*s, 13);
-    u.root = s->column_int(14) != 0;
+    fill_unit(*s, 0, out.emplace_back());
   }
   return out;
+}
+
+Result<std::vector<RunUnit>> RunReader::earlier_builds(const std::string& workspace_root,
+                                                       const std::string& name,
+                                                       const std::string& target_name,
+                                                       const std::string& target_kind,
+                                                       int64_t before_unix_ms,
+                                                       const std::string& before_run_id) {
+  // units_by_target gives the target's rows across the history; the newest earlier run of the
+  // workspace among them is found first, then its units of that target.
+  CA_TRY_ASSIGN(
+      Statement * newest,
+      m_db->prepare_cached("SELECT r.id FROM units u JOIN runs r ON r.id = u.run "
+                           "WHERE u.name = ?1 AND u.target_name = ?2 AND u.target_kind = ?3 "
+                           "AND r.workspace_root = ?4 AND (r.start_unix_ms < ?5 OR "
+                           "(r.start_unix_ms = ?5 AND r.run_id < ?6)) "
+                           "ORDER BY r.start_unix_ms DESC, r.run_id DESC LIMIT 1"));
+  int64_t run = 0;
+  {
+    auto g =
+        newest->bind(name, target_name, target_kind, workspace_root, before_unix_ms, before_run_id);
+    CA_TRY_ASSIGN(bool row, newest->step());
+    if (!row) {
+      return std::vector<RunUnit>();
+    }
+    run = newest->column_int(0);
+  }
+  CA_TRY_ASSIGN(Statement * s,
+                m_db->prepare_cached(std::string("SELECT ") + k_run_config_columns + ", " +
+                                     k_unit_columns +
+                                     " FROM units u JOIN runs r ON r.id = u.run "
+                                     "WHERE u.run = ?1 AND u.name = ?2 AND u.target_name = ?3 "
+                                     "AND u.target_kind = ?4 ORDER BY u.idx"));
+  auto g = s->bind(run, name, target_name, target_kind);
+  return run_units(*s);
+}
+
+namespace {
+
+// The newest `last` runs of a workspace (all when 0), as a subquery on parameters ?1 and ?2.
+constexpr const char* k_recent_runs =
+    "SELECT id FROM runs WHERE workspace_root = ?1 "
+    "ORDER BY start_unix_ms DESC, run_id DESC LIMIT CASE WHEN ?2 > 0 THEN ?2 ELSE -1 END";
+
+} // namespace
+
+Result<std::vector<RunConfig>> RunReader::recent_runs(const std::string& workspace_root,
+                                                      size_t last_runs) {
+  CA_TRY_ASSIGN(Statement * s, m_db->prepare_cached(std::string("SELECT ") + k_run_config_columns +
+                                                    " FROM runs r WHERE r.id IN (" + k_recent_runs +
+                                                    ") ORDER BY r.start_unix_ms, r.run_id"));
+  auto g = s->bind(workspace_root, static_cast<int64_t>(last_runs));
+  std::vector<RunConfig> out;
+  for (;;) {
+    CA_TRY_ASSIGN(bool row, s->step());
+    if (!row) {
+      break;
+    }
+    fill_run_config(*s, out.emplace_back());
+  }
+  return out;
+}
+
+Result<std::vector<RunUnit>> RunReader::recent_units(const std::string& workspace_root,
+                                                     size_t last_runs) {
+  CA_TRY_ASSIGN(
+      Statement * s,
+      m_db->prepare_cached(std::string("SELECT ") + k_run_config_columns + ", " + k_unit_columns +
+                           " FROM runs r JOIN units u ON u.run = r.id WHERE r.id IN (" +
+                           k_recent_runs + ") ORDER BY r.start_unix_ms, r.run_id, u.idx"));
+  auto g = s->bind(workspace_root, static_cast<int64_t>(last_runs));
+  return run_units(*s);
 }
 
 Result<std::vector<TrendRun>> RunReader::trend_runs(const TrendScope& scope) {

@@ -55,6 +55,28 @@ struct StoredUnit {
   std::optional<double> rmeta;
   std::optional<double> finish;
   bool root = false; // a root rebuild (see trend_index.hpp)
+  // Activated features in cargo's order; `features_known` is false for rows stored before the
+  // schema kept them (version 5).
+  std::vector<std::string> features;
+  bool features_known = false;
+};
+
+// A run as the explanations of `report rebuilds` and `report thrash` describe it.
+struct RunConfig {
+  std::string run_id;
+  std::string session_id;
+  std::string command;      // cargo's argv as a JSON array, as stored
+  std::string command_line; // the same for display (see display_command())
+  int64_t start_unix_ms = 0;
+  std::string profile;
+  std::string target_dir;
+  std::string rustc_version;
+};
+
+// A unit of a run, with its run.
+struct RunUnit {
+  RunConfig run;
+  StoredUnit unit;
 };
 
 // The stored history a trends query covers.
@@ -168,6 +190,25 @@ public:
   // The units of a run by index, from the `units` table (no events decoded). Empty if the run
   // has none or does not exist.
   Result<std::vector<StoredUnit>> units(const std::string& run_id);
+
+  // The builds of one package target (package `name`, target `target_name` of `target_kind`)
+  // in the newest run of `workspace_root` that started before the run `before_run_id` (which
+  // started at `before_unix_ms`; a run of the same millisecond counts as earlier when its id
+  // sorts first) and registered such a unit: every such unit of that run (a run can build one
+  // target in several modes or for several platforms). Empty if no earlier run built it.
+  Result<std::vector<RunUnit>> earlier_builds(const std::string& workspace_root,
+                                              const std::string& name,
+                                              const std::string& target_name,
+                                              const std::string& target_kind,
+                                              int64_t before_unix_ms,
+                                              const std::string& before_run_id);
+
+  // The newest `last_runs` runs of `workspace_root` (every run when 0), oldest first.
+  Result<std::vector<RunConfig>> recent_runs(const std::string& workspace_root, size_t last_runs);
+
+  // Every unit of those runs (see recent_runs()) with its run, by run (oldest first), then index.
+  // Causes are read only for units that were rebuilt (dirty or new).
+  Result<std::vector<RunUnit>> recent_units(const std::string& workspace_root, size_t last_runs);
 
   // Every run in scope, oldest first.
   Result<std::vector<TrendRun>> trend_runs(const TrendScope& scope);

@@ -15,6 +15,17 @@
 //   <blank>
 //   note: pass `--verbose` to show all root rebuilds   -- or the `-vv` note, or nothing
 //
+// Beyond cargo: after a root built for the first time ("fresh build"), its impact and its
+// affected units, why it was new, from its earlier build in the workspace
+// (RootRebuild.new_unit_origin), as lines cargo never prints:
+//        new: profile changed: dev -> release (and 1 more difference)
+// and with `-v` one `new:` line per difference, then `compared with: `<command>` (<run id>)`.
+// A run whose every unit was new (where cargo's report ends after the status) gets, when some
+// of its roots were built before, a section of its own after the status:
+//   New units: (top 5 of 12 roots)       -- the suffix only when some roots are hidden
+//     0. thr@0.1.0: fresh build
+//        new: profile changed: dev -> release
+//
 // With colour, cargo styles headers as `style::HEADER` (bold bright green), root lines and unit
 // names as `style::LITERAL` (bold bright cyan), also the unit a reason names ("dependency
 // rebuilt: <unit>"), and the note's "note" as a header (checked against cargo 1.95's
@@ -64,6 +75,59 @@ std::string styled_reason(const v1::RootRebuild& root, const Styles& s) {
   return text.substr(0, text.size() - named.size()) + styled_description(root.reason_unit(), s);
 }
 
+// Why a new unit was new (beyond cargo's report): the first difference from its earlier build,
+// or with `-v` every difference and the build compared with.
+std::string new_unit_lines(const v1::NewUnitOrigin& origin, bool verbose) {
+  std::string out;
+  if (!verbose || origin.changes().empty()) {
+    out = "     new: " + origin.text();
+    if (origin.changes_size() > 1) {
+      const std::size_t more = static_cast<std::size_t>(origin.changes_size()) - 1;
+      out += " (and " + std::to_string(more) + " more difference" + plural(more) + ")";
+    }
+    out += "\n";
+  } else {
+    for (const v1::UnitConfigChange& change : origin.changes()) {
+      out += "     new: " + change.text() + "\n";
+    }
+  }
+  if (verbose && origin.found()) {
+    out += "     compared with: `" + origin.previous_command_line() + "` (" +
+           origin.previous_run_id() + ")\n";
+  }
+  return out;
+}
+
+// A build whose every unit was new, which cargo leaves unexplained: why its new roots were
+// new, when some had been built before (a first build of the workspace gets nothing).
+std::string new_units_section(const v1::RunRebuilds& report, bool verbose, const Styles& s) {
+  const auto& roots = report.root_rebuilds();
+  if (std::none_of(roots.begin(), roots.end(),
+                   [](const v1::RootRebuild& root) { return root.new_unit_origin().found(); })) {
+    return {};
+  }
+  const std::size_t root_count = report.root_count();
+  const std::size_t shown = std::min<std::size_t>(
+      verbose ? root_count : std::min(k_default_root_limit, root_count), roots.size());
+  std::string out = std::string(s.header) + "New units:" + std::string(s.reset);
+  if (shown < root_count) {
+    out += " (top " + std::to_string(shown) + " of " + std::to_string(root_count) + " roots)";
+  }
+  out += "\n";
+  for (std::size_t i = 0; i < shown; ++i) {
+    const v1::RootRebuild& root = roots.Get(static_cast<int>(i));
+    out += "  " + std::string(s.literal) + std::to_string(i) + ". " +
+           styled_description(root.unit(), s) + ":" + std::string(s.reset) + " " +
+           root.reason_text() + "\n";
+    out += new_unit_lines(root.new_unit_origin(), verbose);
+  }
+  if (shown < root_count) {
+    out += "\n" + std::string(s.header) + "note" + std::string(s.reset) +
+           ": pass `--verbose` to show all root rebuilds\n";
+  }
+  return out;
+}
+
 } // namespace
 
 std::string render_rebuilds(const v1::RunRebuilds& report, Verbosity verbosity, bool color) {
@@ -80,12 +144,13 @@ std::string render_rebuilds(const v1::RunRebuilds& report, Verbosity verbosity, 
          plural(report.units_rebuilt()) + " rebuilt, " + std::to_string(report.units_cached()) +
          " cached, " + std::to_string(report.units_new()) + " new\n\n";
 
-  // Nothing to explain when everything was reused, or everything was built for the first time.
+  // Nothing to explain when everything was reused, or everything was built for the first time
+  // (cargo stops here); beyond cargo, why the new units were new when they had been built before.
   if (report.units_rebuilt() == 0 && report.units_new() == 0) {
     return out;
   }
   if (report.units_rebuilt() == 0 && report.units_cached() == 0) {
-    return out;
+    return out + new_units_section(report, verbose, s);
   }
 
   // The counts are the whole run's: the daemon sends only the roots shown (GetRebuildsRequest's
@@ -113,17 +178,20 @@ std::string render_rebuilds(const v1::RunRebuilds& report, Verbosity verbosity, 
     const v1::RootRebuild& root = roots.Get(static_cast<int>(i));
     out += "  " + std::string(s.literal) + std::to_string(i) + ". " +
            styled_description(root.unit(), s) + ":" + r + " " + styled_reason(root, s) + "\n";
-    if (root.affected_count() == 0) {
-      out += "     impact: no cascading rebuilds\n";
-      continue;
-    }
     const std::size_t count = root.affected_count();
-    out +=
-        "     impact: " + std::to_string(count) + " dependent unit" + plural(count) + " rebuilt\n";
+    if (count == 0) {
+      out += "     impact: no cascading rebuilds\n";
+    } else {
+      out += "     impact: " + std::to_string(count) + " dependent unit" + plural(count) +
+             " rebuilt\n";
+    }
     if (extra_verbose) {
       for (const v1::UnitRef& affected : root.affected()) {
         out += "       - " + styled_description(affected, s) + "\n";
       }
+    }
+    if (root.has_new_unit_origin()) {
+      out += new_unit_lines(root.new_unit_origin(), verbose);
     }
   }
 

@@ -816,6 +816,19 @@ def read_page(page):
 ENTRY = re.compile(r"^  (\d+)\. (.*)$")
 
 
+OURS_ONLY = re.compile(r"^     (new|compared with): ")
+
+
+def strip_new_unit_origins(text):
+    """Our explanations of new units, which cargo never prints: the `new:` and `compared with:`
+    lines under a root, and the `New units:` section of a run whose every unit was new (it runs
+    to the end of the report)."""
+    lines = [l for l in text.splitlines(True) if not OURS_ONLY.match(l)]
+    if "New units:" in "".join(lines):
+        lines = lines[: next(i for i, l in enumerate(lines) if l.startswith("New units:"))]
+    return "".join(lines)
+
+
 def normalize_rebuilds(text):
     """Root rebuilds of equal impact and equal package name, in a canonical order.
 
@@ -829,6 +842,7 @@ def normalize_rebuilds(text):
     """
     if text is None:
         return None
+    text = strip_new_unit_origins(text)
     lines = text.splitlines(True)
     try:
         start = next(i for i, l in enumerate(lines) if l.startswith("Root rebuilds:")) + 1

@@ -285,6 +285,12 @@ test('cargo-analysis gRPC API from Node.js during real cargo builds', { timeout:
         assert.equal(r.runs, 2);
         assert.ok(r.commands.some((c) => c.kind === 'build'));
       }],
+      Thrash: [{ workspace: wsRoot }, (r) => {
+        // A clean build and an edit: nothing goes back and forth.
+        assert.equal(r.workspace_root, wsRoot);
+        assert.equal(r.runs, 2);
+        assert.equal(r.groups.length, 0, JSON.stringify(r.groups));
+      }],
     };
     for (const method of Object.keys(v1.Reports.service)) {
       await t.test(`Reports.${method}`, async () => {

@@ -57,6 +57,11 @@ void expect_as_computed(QueryEngine& engine,
                         const std::string& run_id,
                         const std::vector<v1::Event>& events) {
   v1::RunRebuilds r = rebuilds(engine, run_id);
+  // Why new units were new comes from the store's history, not from the run's events (see
+  // unit_origin_test): the rest is the analysis of the events.
+  for (v1::RootRebuild& root : *r.mutable_root_rebuilds()) {
+    root.clear_new_unit_origin();
+  }
   EXPECT_TRUE(MessageDifferencer::Equals(r, compute_rebuilds(events, r.run()))) << run_id;
   v1::RunTimings t = timings(engine, run_id);
   EXPECT_TRUE(MessageDifferencer::Equals(t, compute_timings(events, t.run()))) << run_id;

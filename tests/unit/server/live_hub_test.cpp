@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <functional>
 #include <mutex>
 
@@ -238,6 +239,62 @@ TEST_F(LiveHubTest, ClosingEndsSubscribersAndRefusesNewOnes) {
   EXPECT_TRUE(after.closed());
   EXPECT_TRUE(after.seen().empty());
   EXPECT_EQ(hub.stats().subscribers, 1u);
+}
+
+// Corpus A's step 9 (WSCORE_FLAVOR: <unset> -> spicy, wscore's build script reruns) under run
+// id `as`, or with the change the other way (`back`: spicy -> <unset>).
+std::vector<std::string> flavor_run(const std::string& as, bool back) {
+  const std::string id = "20261123T062750774Z-28b99174ef2c2ad6";
+  std::ifstream in(test::fixture_path("corpus/A/logs/" + id + ".jsonl"));
+  EXPECT_TRUE(in);
+  auto replace = [](std::string& line, const std::string& from, const std::string& to) {
+    for (size_t at = line.find(from); at != std::string::npos; at = line.find(from, at)) {
+      line.replace(at, from.size(), to);
+      at += to.size();
+    }
+  };
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    replace(line, id, as);
+    if (back) {
+      replace(line, "\"old_value\":null,\"new_value\":\"spicy\"",
+              "\"old_value\":\"spicy\",\"new_value\":null");
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(LiveHubTest, AThrashIsToldAsItHappens) {
+  FakeSubscriber sub(hub, 1000);
+  const std::string spicy = "20261123T070000000Z-28b99174ef2c2ad6";
+  const std::string back = "20261123T070100000Z-28b99174ef2c2ad6";
+  const std::string again = "20261123T070200000Z-28b99174ef2c2ad6";
+  commit(flavor_run(spicy, false), spicy, true); // a first change: no thrash
+  commit(flavor_run(back, true), back, true);    // back to <unset>: thrash
+  commit(flavor_run(again, false), again, true); // back to spicy, as 2 builds ago: thrash
+  ASSERT_TRUE(sub.wait([](const auto& s) { return count(s, v1::WatchUpdate::kThrash) == 2; }));
+  std::vector<v1::WatchUpdate> thrash;
+  for (const auto& u : sub.seen()) {
+    if (u.has_thrash()) {
+      thrash.push_back(u);
+    }
+  }
+  ASSERT_EQ(thrash.size(), 2u);
+  EXPECT_EQ(thrash[0].run_id(), back);
+  EXPECT_EQ(thrash[0].thrash().to(), "WSCORE_FLAVOR=<unset>");
+  const v1::WatchUpdate& u = thrash[1];
+  EXPECT_EQ(u.run_id(), again);
+  const v1::ThrashDetected& t = u.thrash();
+  EXPECT_EQ(t.unit().description(), "wscore@0.1.0 build-script (run)");
+  EXPECT_EQ(t.cause(), "env-var");
+  EXPECT_EQ(t.cause_text(), "environment variable WSCORE_FLAVOR flips");
+  EXPECT_EQ(t.from(), "WSCORE_FLAVOR=<unset>");
+  EXPECT_EQ(t.to(), "WSCORE_FLAVOR=spicy");
+  EXPECT_EQ(t.builds_ago(), 2u);
+  EXPECT_EQ(t.thrashing_rebuilds(), 2u);
+  EXPECT_GT(t.time_lost_secs(), 0); // the rebuild of `back`
+  EXPECT_NE(t.fix().find("pin the env var"), std::string::npos);
 }
 
 } // namespace
