@@ -484,7 +484,7 @@ Result<std::vector<RunUnit>> RunReader::earlier_builds(const std::string& worksp
                                                        const std::string& target_kind,
                                                        int64_t before_unix_ms,
                                                        const std::string& before_run_id) {
-  // units_by_target gives the target's rows across the history; the newest earlier run of the
+  // unit_keys_by_target gives the target's rows across the history; the newest earlier run of the
   // workspace among them is found first, then its units of that target.
   CA_TRY_ASSIGN(
       Statement * newest,

@@ -102,7 +102,8 @@ TEST(StoredReports, an_ended_run_gets_both_reports_computed_from_all_its_events)
     }
   }
 
-  // Stored now: asking again computes nothing more.
+  // Stored now (as the writer stores them): asking again computes nothing more.
+  store_reports(db, persisted.reports);
   ASSERT_TRUE(db.engine().precompute(k_run));
   EXPECT_EQ(persisted.reports.size(), 2U);
 }
