@@ -122,8 +122,12 @@ std::string new_units_section(const v1::RunRebuilds& report, bool verbose, const
     out += new_unit_lines(root.new_unit_origin(), verbose);
   }
   if (shown < root_count) {
-    out += "\n" + std::string(s.header) + "note" + std::string(s.reset) +
-           ": pass `--verbose` to show all root rebuilds\n";
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on `"\n" + string`.
+    out += '\n';
+    out += s.header;
+    out += "note";
+    out += s.reset;
+    out += ": pass `--verbose` to show all root rebuilds\n";
   }
   return out;
 }
