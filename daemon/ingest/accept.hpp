@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -38,13 +39,17 @@ struct ConnectionCount {
 // Holds one of `count`'s places for the life of a connection.
 class ConnectionSlot {
 public:
-  explicit ConnectionSlot(ConnectionCount& count) : m_count(count) { ++m_count.open; }
-  ~ConnectionSlot() { --m_count.open; }
+  // Shared: a connection's coroutine frame may be destroyed after its listener (with the
+  // io_context), and its slot must still find the count.
+  explicit ConnectionSlot(std::shared_ptr<ConnectionCount> count) : m_count(std::move(count)) {
+    ++m_count->open;
+  }
+  ~ConnectionSlot() { --m_count->open; }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 
 private:
-  ConnectionCount& m_count;
+  std::shared_ptr<ConnectionCount> m_count;
 };
 
 struct Accepted {

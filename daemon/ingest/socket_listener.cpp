@@ -64,12 +64,12 @@ SocketListener::SocketListener(asio::io_context& io,
                                Limits limits)
     : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats),
       m_activity(activity), m_limits(limits), m_acceptor(io), m_chunk(k_read_chunk) {
-  m_connections.cap = m_limits.max_connections;
+  m_connections->cap = m_limits.max_connections;
 }
 
 Result<void> SocketListener::start() {
-  if (m_connections.cap == 0) {
-    m_connections.cap = connection_cap(fd_limit());
+  if (m_connections->cap == 0) {
+    m_connections->cap = connection_cap(fd_limit());
   }
   boost::system::error_code ec;
   // systemd socket activation (sd_listen_fds protocol): the socket is passed as fd 3.
@@ -111,7 +111,8 @@ void SocketListener::stop() {
 }
 
 asio::awaitable<void> SocketListener::accept_loop() {
-  while (auto accepted = co_await accept_same_user(m_acceptor, "ingest socket", &m_connections)) {
+  while (auto accepted =
+             co_await accept_same_user(m_acceptor, "ingest socket", m_connections.get())) {
     uint64_t id = ++m_next_id;
     spdlog::debug("ingest socket: connection #{} from pid {}", id, accepted->peer.pid);
     asio::co_spawn(m_io, serve(std::move(accepted->socket), id), asio::detached);

@@ -73,7 +73,7 @@ private:
   Limits m_limits;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   uint64_t m_next_id = 0;
-  ConnectionCount m_connections;
+  std::shared_ptr<ConnectionCount> m_connections = std::make_shared<ConnectionCount>();
   std::vector<char> m_chunk; // the one read buffer, see above
 };
 

@@ -81,7 +81,7 @@ Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::p
     return unexpected(ErrorCode::io,
                       "cannot listen on " + socket_path.string() + ": " + ec.message());
   }
-  self->m_connections.cap = ingest::connection_cap(ingest::fd_limit());
+  self->m_connections->cap = ingest::connection_cap(ingest::fd_limit());
   asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     self->m_threads.emplace_back([s = self.get()] { s->m_io.run(); });
@@ -111,7 +111,7 @@ void LocalServer::stop() {
 
 asio::awaitable<void> LocalServer::accept_loop() {
   while (auto accepted =
-             co_await ingest::accept_same_user(m_acceptor, "client socket", &m_connections)) {
+             co_await ingest::accept_same_user(m_acceptor, "client socket", m_connections.get())) {
     // A strand per connection: its idle timer's handler and its reads never run at once.
     asio::co_spawn(asio::make_strand(m_io), serve(std::move(accepted->socket)), asio::detached);
   }

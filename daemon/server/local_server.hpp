@@ -120,7 +120,8 @@ private:
   ingest::ActivityMonitor& m_activity;
   boost::asio::io_context m_io;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
-  ingest::ConnectionCount m_connections; // capped (daemon/ingest/fd_budget.hpp)
+  std::shared_ptr<ingest::ConnectionCount> m_connections =
+      std::make_shared<ingest::ConnectionCount>(); // capped (daemon/ingest/fd_budget.hpp)
   std::vector<std::thread> m_threads;
   bool m_stopped = false;
 };
