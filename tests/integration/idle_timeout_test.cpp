@@ -56,14 +56,20 @@ TEST(IdleTimeout, DaemonExitsCleanlyWhenNothingHappens) {
   EXPECT_FALSE(fs::exists(daemon.runtime_dir() / "grpc.sock"));
 }
 
+// The tests below connect after start-up: their timeout leaves a slow machine (or ASan) time to
+// connect before the daemon may go, and they then wait for more than two timeouts.
+constexpr const char* k_connect_timeout = "2";
+constexpr auto k_two_and_a_half_timeouts = 5s;
+
 TEST(IdleTimeout, AnOpenIngestConnectionKeepsTheDaemonUp) {
   TempDir dir;
-  DaemonProcess daemon(dir / "d", {"--no-watch", "--idle-timeout", "0.5"});
+  DaemonProcess daemon(dir / "d", {"--no-watch", "--idle-timeout", k_connect_timeout});
   ASSERT_TRUE(daemon.start());
   int fd = connect_unix(daemon.runtime_dir() / "ingest.sock");
   ASSERT_GE(fd, 0);
-  // Four timeouts with a producer connected but quiet.
-  EXPECT_FALSE(daemon.wait_for_exit(2s).has_value()) << "exited under an open connection";
+  // A producer connected but quiet.
+  EXPECT_FALSE(daemon.wait_for_exit(k_two_and_a_half_timeouts).has_value())
+      << "exited under an open connection";
   ::close(fd);
   auto code = daemon.wait_for_exit(20s);
   ASSERT_TRUE(code.has_value()) << "did not exit once the connection closed";
@@ -72,12 +78,13 @@ TEST(IdleTimeout, AnOpenIngestConnectionKeepsTheDaemonUp) {
 
 TEST(IdleTimeout, AWatchStreamKeepsTheDaemonUp) {
   TempDir dir;
-  DaemonProcess daemon(dir / "d", {"--no-watch", "--idle-timeout", "0.5"});
+  DaemonProcess daemon(dir / "d", {"--no-watch", "--idle-timeout", k_connect_timeout});
   ASSERT_TRUE(daemon.start());
   {
     WatchStream watch(daemon_channel(daemon.runtime_dir()), cargo_analysis::v1::WatchRequest{});
     ASSERT_TRUE(watch.wait_count(1, 10s)); // the snapshot: the stream is open
-    EXPECT_FALSE(daemon.wait_for_exit(2s).has_value()) << "exited under an open Watch stream";
+    EXPECT_FALSE(daemon.wait_for_exit(k_two_and_a_half_timeouts).has_value())
+        << "exited under an open Watch stream";
     watch.stop();
   }
   auto code = daemon.wait_for_exit(20s);
@@ -89,7 +96,8 @@ TEST(IdleTimeout, ABuildInProgressKeepsTheDaemonUpUntilItEnds) {
   TempDir dir;
   auto logs = dir / "logs";
   fs::create_directories(logs);
-  DaemonProcess daemon(dir / "d", {"--watch-dir", logs.string(), "--idle-timeout", "0.5"});
+  DaemonProcess daemon(dir / "d",
+                       {"--watch-dir", logs.string(), "--idle-timeout", k_connect_timeout});
   ASSERT_TRUE(daemon.start());
   // What cargo does: create the log, hold an exclusive flock while building, write events.
   auto path = logs / (std::string(k_run_id) + ".jsonl");
@@ -98,8 +106,9 @@ TEST(IdleTimeout, ABuildInProgressKeepsTheDaemonUpUntilItEnds) {
   ASSERT_EQ(::flock(fd, LOCK_EX), 0);
   auto line = build_started_line();
   ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-  // The build goes on, quietly, for four timeouts.
-  EXPECT_FALSE(daemon.wait_for_exit(2s).has_value()) << "exited during a build in progress";
+  // The build goes on, quietly.
+  EXPECT_FALSE(daemon.wait_for_exit(k_two_and_a_half_timeouts).has_value())
+      << "exited during a build in progress";
   ::flock(fd, LOCK_UN);
   ::close(fd);
   auto code = daemon.wait_for_exit(30s);
