@@ -59,7 +59,8 @@ bool LineIngestor::add_line(std::string_view line,
     m_consecutive_rejects = 0;
     return true;
   }
-  m_batch.positions.push_back(line_no);
+  m_batch.positions.push_back(m_positions == Positions::per_run ? ++m_run_lines[event.run_id()]
+                                                                : line_no);
   ++m_accepted;
   ++m_unreported_accepts;
   m_consecutive_rejects = 0;

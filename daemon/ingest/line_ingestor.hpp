@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace ca::ingest {
 
@@ -23,6 +24,15 @@ public:
   // `source` names the producer in errors and counters ("socket#3", a log file's path);
   // `counter` is the SourceStats bucket ("socket", "watcher", "grpc").
   LineIngestor(std::string source, std::string counter, SourceStats& stats);
+
+  // How a line's position in its run is found (daemon/store/raw_log.hpp):
+  // - producer_line: the producer's line number as given (a log file's line number; Publish's
+  //   seq, which is per run already);
+  // - per_run: the count of that run's lines this producer sent so far, for a stream that may
+  //   carry several runs one after another or interleaved (the NDJSON socket). A run sent from
+  //   its first line gets the positions of its log file's lines.
+  enum class Positions { producer_line, per_run };
+  void set_positions(Positions p) { m_positions = p; }
 
   // Decodes one line (no newline). `line_no` is 1-based: the producer's line number (a file's,
   // a connection's, Publish's seq), used in error messages and as the line's position in its
@@ -73,6 +83,8 @@ private:
   uint64_t m_consecutive_rejects = 0;
   uint64_t m_unreported_accepts = 0;
   std::string m_last_error;
+  Positions m_positions = Positions::producer_line;
+  std::unordered_map<std::string, uint64_t> m_run_lines; // per_run: lines taken per run
 };
 
 } // namespace ca::ingest

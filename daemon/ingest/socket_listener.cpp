@@ -123,6 +123,8 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
   ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy(); // a producer connected, even a quiet one, is a build going on
   LineIngestor ingestor("socket#" + std::to_string(id), "socket", m_stats);
+  // A connection may carry several runs: each run's lines are numbered from its first.
+  ingestor.set_positions(LineIngestor::Positions::per_run);
   LineFramer framer;
   std::vector<std::string> errors;
   uint64_t stored = 0;
