@@ -8,6 +8,12 @@ if(CA_SANITIZE)
   target_link_options(ca_settings INTERFACE -fsanitize=${CA_SANITIZE})
 endif()
 
+# CA_FUZZ (clang only): every object is instrumented for libFuzzer's coverage; the fuzz targets
+# themselves link its driver (tests/fuzz).
+if(CA_FUZZ)
+  target_compile_options(ca_settings INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 add_library(ca_warnings INTERFACE)
 target_compile_options(ca_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
                                              -Wnon-virtual-dtor -Wno-missing-field-initializers)

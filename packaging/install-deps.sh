@@ -16,6 +16,7 @@ packages=(
   help2man dpkg-dev    # man pages from --help; dpkg-shlibdeps for `cpack -G DEB`
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  clang libclang-rt-14-dev  # libFuzzer for tests/fuzz (packaging/run-fuzz.sh)
   chromium  # tests/integration/html_screenshot_test.cpp opens the HTML timings report
   cargo rustc
   nodejs npm

@@ -346,6 +346,83 @@ config_file_path(const std::string& flag, const EnvLookup& env, bool* explicit_p
 LoadedConfig::LoadedConfig(DaemonConfig defaults)
     : m_values(std::move(defaults)), m_sources(k_key_count, ConfigSource::default_value) {}
 
+namespace {
+
+struct BadCodePoint {
+  size_t line;
+  char32_t code_point;
+};
+
+// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() when it meets some non-ASCII code
+// points where whitespace may stand (is_non_ascii_horizontal_whitespace: U+00A1..U+0499,
+// U+2C6E..U+3067, U+FB26..U+FEFE fall through its table); found by tests/fuzz/fuzz_config.cpp.
+// That is undefined behaviour in a release build. TOML allows non-ASCII text only in strings
+// and comments (bare keys are ASCII), so a file with any outside them is refused here, naming
+// the line, before toml++ sees it. Returns the first such code point and its line.
+std::optional<BadCodePoint> find_code_point_toml_cannot_take(std::string_view text) {
+  size_t line = 1;
+  size_t i = 0;
+  const size_t n = text.size();
+  auto starts = [&](std::string_view token) { return text.substr(i, token.size()) == token; };
+  // Skips to just past `close` (honouring backslash escapes if `escapes`), counting lines; a
+  // single-line string also ends at a newline (toml++ then reports it).
+  auto skip_to = [&](std::string_view close, bool escapes, bool single_line) {
+    while (i < n && !starts(close)) {
+      if (text[i] == '\n') {
+        if (single_line) {
+          return;
+        }
+        ++line;
+      }
+      i += (escapes && text[i] == '\\' && i + 1 < n && text[i + 1] != '\n') ? 2 : 1;
+    }
+    i = std::min(n, i + close.size());
+  };
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++line;
+      ++i;
+    } else if (c == '#') {
+      while (i < n && text[i] != '\n') {
+        ++i;
+      }
+    } else if (starts(R"(""")")) {
+      i += 3;
+      skip_to(R"(""")", true, false);
+    } else if (starts("'''")) {
+      i += 3;
+      skip_to("'''", false, false);
+    } else if (c == '"') {
+      ++i;
+      skip_to("\"", true, true);
+    } else if (c == '\'') {
+      ++i;
+      skip_to("'", false, true);
+    } else if (c >= 0x80) {
+      // One UTF-8 sequence, decoded leniently: only the code point's value matters here.
+      char32_t cp = c;
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      if (len > 1 && i + len <= n) {
+        cp = c & (0x7Fu >> len);
+        for (size_t k = 1; k < len; ++k) {
+          cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+        }
+      }
+      if (cp == 0xFEFF && i == 0) { // a byte order mark
+        i += len;
+        continue;
+      }
+      return BadCodePoint{line, cp};
+    } else {
+      ++i;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 Result<void> LoadedConfig::apply_file(const std::filesystem::path& path, bool must_exist) {
   m_file = path;
   m_file_read = false;
@@ -360,6 +437,12 @@ Result<void> LoadedConfig::apply_file(const std::filesystem::path& path, bool mu
   }
   std::ostringstream text;
   text << in.rdbuf();
+  if (auto bad = find_code_point_toml_cannot_take(text.str())) {
+    return unexpected(
+        ErrorCode::invalid_argument,
+        fmt::format("{}:{}: unexpected character U+{:04X} outside a string or comment",
+                    path.string(), bad->line, static_cast<uint32_t>(bad->code_point)));
+  }
   toml::table doc;
   try {
     doc = toml::parse(text.str(), path.string());

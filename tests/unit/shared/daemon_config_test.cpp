@@ -168,6 +168,34 @@ TEST(DaemonConfig, UnknownKeyNamesFileLineAndKey) {
   EXPECT_FALSE(cfg.file_read());
 }
 
+// Found by tests/fuzz/fuzz_config.cpp: toml++ 3.3 reaches __builtin_unreachable() on some
+// non-ASCII code points (U+FDFF, U+FB7F, ...) where whitespace may stand. Non-ASCII text
+// outside strings and comments is refused before toml++ gets there; inside them it is fine.
+TEST(DaemonConfig, NonAsciiOutsideStringsAndCommentsIsRefusedNamingTheLine) {
+  test::TempDir dir;
+  LoadedConfig cfg;
+  auto r = cfg.apply_file(write(dir, "\xef\xb7\xbf\x1c"
+                                     "e\x12"
+                                     "et"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
+  EXPECT_THAT(r.error().message, HasSubstr(":1: unexpected character U+FDFF outside a string"));
+  r = cfg.apply_file(write(dir, "log_level = \"info\"\n\xef\xad\xbf\x1c\x01@e\x16"
+                                "et"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr(":2: unexpected character U+FB7F"));
+  r = cfg.apply_file(write(dir, "log_level = \"info\" \xc3\xa9\n"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr(":1: unexpected character U+00E9"));
+  // In strings and comments, and a byte order mark: read as TOML says.
+  r = cfg.apply_file(write(dir, "\xef\xbb\xbf# caf\xc3\xa9 \xef\xb7\xbf\n"
+                                "watch_dirs = [\"/home/jos\xc3\xa9/l\\\"og\", '/x\xef\xad\xbf']\n"
+                                "[team]\nmachine = \"\"\"\xc3\xa9\n\"\"\"\n"));
+  EXPECT_TRUE(r) << r.error().message;
+  EXPECT_EQ(cfg.values().watch_dirs.at(0), "/home/jos\xc3\xa9/l\"og");
+  EXPECT_EQ(cfg.source("team.machine"), ConfigSource::file);
+}
+
 TEST(DaemonConfig, UnknownTopLevelKeyAndTable) {
   test::TempDir dir;
   LoadedConfig cfg;
