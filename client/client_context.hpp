@@ -33,6 +33,8 @@ struct ClientContext {
   // file, else the default (shared/paths.hpp). A daemon of another version is reported on
   // stderr with how to restart it, or restarted if a client had started it.
   Result<DaemonConnection*> daemon();
+  // Forgets the connection: the next daemon() connects (or spawns) again.
+  void reset_daemon() { m_daemon.reset(); }
 
   // Whether stdout (or stderr for `to_stderr`) gets ANSI colors: --color, NO_COLOR, isatty.
   bool use_color(bool to_stderr = false) const;
@@ -56,6 +58,7 @@ private:
 void add_exec_command(CLI::App& app, ClientContext& ctx);
 void add_gc_command(CLI::App& app, ClientContext& ctx);
 void add_ingest_command(CLI::App& app, ClientContext& ctx);
+void add_recover_command(CLI::App& app, ClientContext& ctx);
 void add_report_command(CLI::App& app, ClientContext& ctx);
 void add_status_command(CLI::App& app, ClientContext& ctx);
 void add_stop_command(CLI::App& app, ClientContext& ctx);

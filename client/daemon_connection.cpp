@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 namespace ca::client {
@@ -37,6 +38,9 @@ Error from_status(const grpc::Status& status) {
     break;
   case grpc::StatusCode::RESOURCE_EXHAUSTED:
     code = ErrorCode::resource_exhausted;
+    break;
+  case grpc::StatusCode::DATA_LOSS:
+    code = ErrorCode::damaged;
     break;
   default:
     break;
@@ -281,11 +285,23 @@ Result<void> DaemonConnection::restart(uint32_t pid) {
 
 Result<void> DaemonConnection::spawn_and_wait() {
   auto socket = client_socket_path(m_options.runtime_dir);
+  auto spawn_error = spawn_error_path(m_options.runtime_dir);
+  std::error_code ignored;
+  std::filesystem::remove(spawn_error, ignored); // a stale one from an earlier try
   CA_TRY(spawn_daemon());
   auto deadline = std::chrono::steady_clock::now() + m_options.ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (open_socket() && ping(std::chrono::milliseconds(500))) {
       return {};
+    }
+    // A daemon that cannot start says why in that file (it has no terminal): no need to wait.
+    if (std::ifstream in(spawn_error); in) {
+      std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!why.empty() && why.back() == '\n') {
+        why.pop_back();
+      }
+      std::filesystem::remove(spawn_error, ignored);
+      return unexpected(ErrorCode::unavailable, "cargo-analysisd could not start: " + why);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

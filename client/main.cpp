@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   ca::client::add_exec_command(app, ctx);
   ca::client::add_gc_command(app, ctx);
   ca::client::add_ingest_command(app, ctx);
+  ca::client::add_recover_command(app, ctx);
   ca::client::add_report_command(app, ctx);
   ca::client::add_status_command(app, ctx);
   ca::client::add_stop_command(app, ctx);

@@ -62,10 +62,21 @@ constexpr const char* k_test_version_env = "CARGO_ANALYSIS_TEST_REPORTED_VERSION
 constexpr auto k_gc_first_delay = std::chrono::minutes(1);
 constexpr auto k_gc_period = std::chrono::hours(24);
 
+// Where a daemon that a client started writes why it could not start (its stderr is
+// /dev/null): the client waiting for it reads the file and says so at once
+// (client/daemon_connection.cpp). Empty when no client started us.
+std::filesystem::path g_spawn_error_file;
+
 [[noreturn]] void die(const std::string& what, const std::string& hint = {}) {
-  std::fprintf(stderr, "%s: error: %s%s\n", k_program, what.c_str(),
-               hint.empty() ? "" : (" (" + hint + ")").c_str());
+  std::string text = what + (hint.empty() ? "" : " (" + hint + ")");
+  std::fprintf(stderr, "%s: error: %s\n", k_program, text.c_str());
   spdlog::error("{}", what);
+  if (!g_spawn_error_file.empty()) {
+    if (FILE* f = std::fopen(g_spawn_error_file.c_str(), "w")) {
+      std::fprintf(f, "%s\n", text.c_str());
+      std::fclose(f);
+    }
+  }
   std::exit(1);
 }
 
@@ -220,6 +231,9 @@ int main(int argc, char** argv) {
     }
   }
   setup_logging(cfg, state);
+  if (spawned_by_client) {
+    g_spawn_error_file = ca::spawn_error_path(runtime);
+  }
   // 2b. Use every file descriptor we may: a connection flood must not starve the daemon of them
   // (each socket caps its connections at a share of the limit, daemon/ingest/fd_budget.hpp).
   const auto fds = ca::ingest::raise_fd_limit();
@@ -233,14 +247,26 @@ int main(int argc, char** argv) {
     die(state_lock.error().message);
   }
 
-  // 4. Open and migrate the database; start the one writer.
+  // 4. Open, check and migrate the database; start the one writer. A damaged file is left as
+  // it is: the user chooses to move it aside (`recover`), nothing here deletes history.
   const auto db_path = state / "cargo-analysis.sqlite3";
+  auto fail_on_database = [&](const ca::Error& e) {
+    if (e.code == ca::ErrorCode::damaged) {
+      die(e.message + "; nothing was changed",
+          "`cargo-analysis-client recover` keeps the damaged file aside and rebuilds the history "
+          "from cargo's logs");
+    }
+    die(e.message);
+  };
   auto db = ca::store::Database::open(db_path, ca::store::Database::Mode::read_write_create);
   if (!db) {
-    die(db.error().message);
+    fail_on_database(db.error());
+  }
+  if (auto r = (*db)->check_integrity(); !r) {
+    fail_on_database(r.error());
   }
   if (auto r = ca::store::migrate(**db); !r) {
-    die(r.error().message);
+    fail_on_database(r.error());
   }
   ca::store::Writer writer(std::move(*db));
   ca::store::RetentionPolicy retention;
@@ -315,20 +341,17 @@ int main(int argc, char** argv) {
       runtime,
       ca::server::ServerDeps{
           query, readers, writer, stats, correlator,
-          ca::server::DaemonInfo{db_path, runtime, cfg.watch_dirs, std::chrono::steady_clock::now(),
-                                 [&] { return correlation_status(correlator); },
-                                 [&]() -> std::pair<uint64_t, uint64_t> {
-                                   if (!watcher) {
-                                     return {0, 0};
-                                   }
-                                   auto p = watcher->progress();
-                                   return {p.files_total, p.files_done};
-                                 },
-                                 [&]() -> std::pair<uint64_t, uint64_t> {
-                                   auto r = reports.stats();
-                                   return {r.pending, r.computed};
-                                 },
-                                 setup},
+          ca::server::DaemonInfo{
+              db_path, runtime, cfg.watch_dirs, std::chrono::steady_clock::now(),
+              [&] { return correlation_status(correlator); },
+              [&] {
+                return watcher ? watcher->progress() : ca::ingest::WatcherProgress{0, 0, true};
+              },
+              [&]() -> std::pair<uint64_t, uint64_t> {
+                auto r = reports.stats();
+                return {r.pending, r.computed};
+              },
+              setup},
           [&] { shutdown.request("Admin.Shutdown"); }, live, activity, retention});
   if (!server) {
     die(server.error().message);

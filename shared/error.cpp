@@ -18,6 +18,8 @@ const char* to_string(ErrorCode code) {
     return "failed_precondition";
   case ErrorCode::resource_exhausted:
     return "resource_exhausted";
+  case ErrorCode::damaged:
+    return "damaged";
   case ErrorCode::internal:
     return "internal";
   }

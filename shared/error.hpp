@@ -21,6 +21,7 @@ enum class ErrorCode {
   unavailable,         // the daemon or a peer cannot be reached
   failed_precondition, // the state does not allow it (DB newer than this binary, lock held)
   resource_exhausted,  // a limit was hit (line too long, too many errors)
+  damaged,             // stored data cannot be read back (a database file that fails its check)
   internal,            // a bug: an invariant did not hold
 };
 

@@ -28,6 +28,10 @@ inline std::filesystem::path grpc_socket_path(const std::filesystem::path& runti
 inline std::filesystem::path client_socket_path(const std::filesystem::path& runtime) {
   return runtime / "client.sock";
 }
+// Why a daemon started by a client could not start (written by the daemon, read by the client).
+inline std::filesystem::path spawn_error_path(const std::filesystem::path& runtime) {
+  return runtime / "spawn-error";
+}
 inline std::string grpc_address(const std::filesystem::path& runtime) {
   return "unix:" + grpc_socket_path(runtime).string();
 }

@@ -47,6 +47,12 @@ constexpr uint64_t k_progress_every = 500;
 // Files drained at once by a scan: enough to keep the decoder and the writer both busy.
 constexpr size_t k_backfill_parallel = 4;
 
+// A batch the store could not take (a full disk, a database locked too long) is read again from
+// the file after these delays, doubling up to the last: a log that cargo has finished writing
+// changes no more, and would otherwise wait for the next start.
+constexpr auto k_store_retry_first = std::chrono::seconds(1);
+constexpr auto k_store_retry_max = std::chrono::seconds(30);
+
 // How sure we are that a file's writer is done, in increasing order.
 enum class EndCheck {
   none,
@@ -208,6 +214,8 @@ struct TailedFile {
   std::unique_ptr<LineIngestor> ingestor;
   EndCheck end_check = EndCheck::none;
   std::shared_ptr<asio::steady_timer> timer; // while waiting to re-probe the lock
+  std::shared_ptr<asio::steady_timer> retry; // while waiting to offer the store a batch again
+  int store_failures = 0;                    // in a row, for the back-off
 
   bool busy = false;               // a drain runs for it
   bool dirty = false;              // bytes may have arrived since the drain last read
@@ -275,6 +283,9 @@ void LogWatcher::stop() {
       if (f->timer) {
         f->timer->cancel();
       }
+      if (f->retry) {
+        f->retry->cancel();
+      }
     }
   });
   // No io_context::stop(): every coroutine ends by itself once it sees m_stopping, and a batch
@@ -283,7 +294,9 @@ void LogWatcher::stop() {
 }
 
 WatcherProgress LogWatcher::progress() const {
-  return WatcherProgress{m_files_total.load(), m_files_done.load()};
+  WatcherProgress p{m_files_total.load(), m_files_done.load()};
+  p.finished = m_backfill_done.load() && p.files_done >= p.files_total;
+  return p;
 }
 
 WatcherCounters LogWatcher::counters() const {
@@ -474,6 +487,25 @@ void LogWatcher::wake(const std::shared_ptr<TailedFile>& f) {
   }
   f->busy = true;
   asio::co_spawn(m_io, drain(f), log_exception);
+}
+
+void LogWatcher::retry_later(const std::shared_ptr<TailedFile>& f) {
+  if (m_stopping || f->forgotten || f->retry) {
+    return; // one retry pending per file is enough
+  }
+  auto delay = std::min<std::chrono::steady_clock::duration>(
+      k_store_retry_first * (1 << std::min(f->store_failures, 5)), k_store_retry_max);
+  ++f->store_failures;
+  f->retry = std::make_shared<asio::steady_timer>(m_io, delay);
+  f->retry->async_wait([this, f](const boost::system::error_code& ec) {
+    f->retry.reset();
+    if (ec || m_stopping || f->forgotten) {
+      return;
+    }
+    f->dirty = true;
+    f->end_check = std::max(f->end_check, EndCheck::backfill); // and its end, if it ended
+    wake(f);
+  });
 }
 
 void LogWatcher::forget(const std::filesystem::path& path, const char* why) {
@@ -733,10 +765,12 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
                                                f->checkpoint_run_id()};
       auto r = co_await commit(m_writer, std::move(batch));
       if (!r) {
-        spdlog::error("watcher: could not store the end of {}: {}", f->path.string(),
-                      r.error().message);
+        spdlog::error("watcher: could not store the end of {}: {}; tried again later",
+                      f->path.string(), r.error().message);
+        retry_later(f);
         co_return;
       }
+      f->store_failures = 0;
       f->end_known = true;
       ++m_counters.runs_ended;
     }
@@ -912,12 +946,13 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
         store::FileCheckpoint{f->path.string(), inode, new_offset, line_no, f->checkpoint_run_id()};
     auto r = co_await commit(m_writer, std::move(batch));
     if (!r) {
-      spdlog::error("watcher: could not store {} from byte {}: {}; it is read again when it "
-                    "changes",
+      spdlog::error("watcher: could not store {} from byte {}: {}; it is read again later",
                     f->path.string(), f->offset, r.error().message);
       f->ingestor.reset();
+      retry_later(f);
       co_return;
     }
+    f->store_failures = 0;
     ++m_counters.batches;
     if (r->diverged > 0) {
       // Another log of the same run id (replaced under its name): the run stored is the first.

@@ -94,6 +94,7 @@ struct ScanState;
 struct WatcherProgress {
   uint64_t files_total = 0;
   uint64_t files_done = 0;
+  bool finished = false; // every directory scanned and every file found handled
 };
 
 // What the watcher did since it started. Thread-safe snapshot.
@@ -172,6 +173,8 @@ private:
   void count_done();
   std::shared_ptr<TailedFile> file(const std::filesystem::path& path);
   void wake(const std::shared_ptr<TailedFile>& f);
+  // After the store refused a batch of `f`: reads it again after a back-off.
+  void retry_later(const std::shared_ptr<TailedFile>& f);
   void forget(const std::filesystem::path& path, const char* why);
   void fail(TailedFile& f, const std::string& what);
   // Whether the bytes before `f.offset` are no longer the ones read (see the .cpp).

@@ -33,6 +33,9 @@ grpc::Status to_status(const Error& error) {
   case ErrorCode::resource_exhausted:
     code = grpc::StatusCode::RESOURCE_EXHAUSTED;
     break;
+  case ErrorCode::damaged:
+    code = grpc::StatusCode::DATA_LOSS;
+    break;
   }
   return {code, safe_text(error.message)}; // names and paths in it may be any bytes
 }
@@ -142,6 +145,14 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
     }
   }
   resp.set_db_size_bytes(size);
+  const store::WriterStats ws = m_writer.stats();
+  resp.set_store_failures(ws.failed_transactions);
+  resp.set_store_writing(ws.writing);
+  if (!ws.last_error.empty()) {
+    resp.set_store_last_error(safe_text(ws.last_error));
+    resp.set_store_last_error_age_secs(
+        std::chrono::duration<double>(std::chrono::system_clock::now() - ws.last_error_at).count());
+  }
   for (const auto& d : m_info.watched_dirs) {
     resp.add_watched_dirs(safe_text(d));
   }
@@ -166,9 +177,10 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
     *resp.mutable_correlation() = m_info.correlation();
   }
   if (m_info.backfill_progress) {
-    auto [total, done] = m_info.backfill_progress();
-    resp.set_backfill_files_total(total);
-    resp.set_backfill_files_done(done);
+    auto p = m_info.backfill_progress();
+    resp.set_backfill_files_total(p.files_total);
+    resp.set_backfill_files_done(p.files_done);
+    resp.set_backfill_finished(p.finished);
   }
   if (m_info.reports_progress) {
     auto [pending, computed] = m_info.reports_progress();

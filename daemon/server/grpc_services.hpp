@@ -4,6 +4,7 @@
 
 #include "cargo_analysis/v1/service.grpc.pb.h"
 #include "daemon/correlate/correlator.hpp"
+#include "daemon/ingest/log_watcher.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
 #include "daemon/store/retention.hpp"
@@ -79,8 +80,8 @@ struct DaemonInfo {
   std::chrono::steady_clock::time_point started;
   // Optional live figures from parts main owns (unset: not reported).
   std::function<cargo_analysis::v1::CorrelationStatus()> correlation;
-  std::function<std::pair<uint64_t, uint64_t>()> backfill_progress; // (total, done)
-  std::function<std::pair<uint64_t, uint64_t>()> reports_progress;  // (pending, computed)
+  std::function<ingest::WatcherProgress()> backfill_progress;
+  std::function<std::pair<uint64_t, uint64_t>()> reports_progress; // (pending, computed)
   DaemonSetup setup;
 };
 

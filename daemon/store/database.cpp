@@ -4,6 +4,16 @@
 
 namespace ca::store {
 
+namespace {
+
+// SQLite's codes for a file that is not (or no longer) a readable database.
+bool is_damage(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+} // namespace
+
 // --- Statement ---------------------------------------------------------------------------------
 
 Statement::Statement(Database& db, sqlite3_stmt* stmt, std::string sql)
@@ -111,16 +121,29 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 5000);
+  // The first statements read the file's header: a file that is not a database fails here.
+  auto setup = [&](std::string_view sql) -> Result<void> {
+    if (auto r = db->exec(sql); !r) {
+      if (r.error().code == ErrorCode::damaged) {
+        // SQLite's own words ("file is not a database", "database disk image is malformed")
+        // without the statement, which says nothing to the user.
+        std::string why = r.error().message.substr(0, r.error().message.find(" (in: "));
+        return unexpected(ErrorCode::damaged, path.string() + " is damaged: " + why);
+      }
+      return unexpected(r.error().code, path.string() + ": " + r.error().message);
+    }
+    return {};
+  };
   if (mode == Mode::read_write_create) {
     // WAL: readers never block the writer. NORMAL sync is durable across process crashes
     // (the WAL is fsynced at checkpoints); only a power loss can drop the last transactions.
-    CA_TRY(db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+    CA_TRY(setup("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   }
-  CA_TRY(db->exec("PRAGMA foreign_keys=ON;"));
+  CA_TRY(setup("PRAGMA foreign_keys=ON;"));
   if (mode == Mode::read_only) {
     // Readers scan runs and units for reports: map the file and keep a larger page cache, so a
     // big history is read from memory rather than through pread() page by page.
-    CA_TRY(db->exec("PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"));
+    CA_TRY(setup("PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"));
   }
   return db;
 }
@@ -128,12 +151,43 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
 Result<void> Database::exec(std::string_view sql) {
   std::string text(sql);
   char* msg = nullptr;
-  if (sqlite3_exec(m_db.get(), text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(m_db.get(), text.c_str(), nullptr, nullptr, &msg); rc != SQLITE_OK) {
     std::string why = msg != nullptr ? msg : "unknown error";
     sqlite3_free(msg);
-    return unexpected(ErrorCode::database, why + " (in: " + text.substr(0, 200) + ")");
+    return unexpected(is_damage(rc) ? ErrorCode::damaged : ErrorCode::database,
+                      why + " (in: " + text.substr(0, 200) + ")");
   }
   return {};
+}
+
+Result<void> Database::check_integrity() {
+  // quick_check: every page readable, every record well formed, every index entry's row there
+  // (not: index contents against rows, which integrity_check adds at several times the cost).
+  // The first few problems are enough to say what is wrong.
+  auto stmt = prepare_cached("PRAGMA quick_check(3)");
+  if (!stmt) {
+    return unexpected(stmt.error().code,
+                      "cannot check " + m_path.string() + ": " + stmt.error().message);
+  }
+  Statement& check = **stmt;
+  Statement::ResetGuard guard(check); // resets the statement when done
+  std::string problems;
+  for (;;) {
+    auto more = check.step();
+    if (!more) {
+      return unexpected(more.error().code,
+                        "cannot check " + m_path.string() + ": " + more.error().message);
+    }
+    if (!*more) {
+      break;
+    }
+    std::string row = check.column_text(0);
+    if (row == "ok") {
+      return {};
+    }
+    problems += (problems.empty() ? "" : "; ") + row;
+  }
+  return unexpected(ErrorCode::damaged, m_path.string() + " is damaged: " + problems);
 }
 
 Result<Statement*> Database::prepare_cached(std::string_view sql) {
@@ -168,7 +222,8 @@ Error Database::error(std::string_view what, std::string_view sql) const {
   if (!sql.empty()) {
     msg += " (in: " + std::string(sql.substr(0, 200)) + ")";
   }
-  return Error{ErrorCode::database, std::move(msg)};
+  int rc = sqlite3_extended_errcode(m_db.get());
+  return Error{is_damage(rc) ? ErrorCode::damaged : ErrorCode::database, std::move(msg)};
 }
 
 // --- Transaction -------------------------------------------------------------------------------

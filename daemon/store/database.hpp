@@ -119,6 +119,10 @@ public:
   // Runs `sql` and returns the first column of the first row as an integer (0 if no row).
   Result<int64_t> query_int(std::string_view sql);
 
+  // Reads every page of the file (SQLite's quick_check). Fails with ErrorCode::damaged, naming
+  // the file and the first problems, if any part of it cannot be read back.
+  Result<void> check_integrity();
+
   int64_t last_insert_rowid() const;
   sqlite3* handle() const { return m_db.get(); }
   const std::filesystem::path& path() const { return m_path; }

@@ -200,12 +200,17 @@ void Writer::commit_group(std::deque<Batch>& group) {
   {
     std::lock_guard lock(m_mutex);
     ++m_stats.transactions;
-    for (const auto& o : outcomes) {
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      const auto& o = outcomes[i];
       if (o) {
         m_stats.events_stored += o->inserted;
         m_stats.duplicates += o->duplicates;
+        m_stats.writing = true;
       } else {
         ++m_stats.failed_transactions;
+        m_stats.last_error = "batch from " + batches[i].source + ": " + o.error().message;
+        m_stats.last_error_at = std::chrono::system_clock::now();
+        m_stats.writing = false;
       }
     }
   }

@@ -21,6 +21,7 @@
 #include "daemon/store/event_store.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -39,6 +40,11 @@ struct WriterStats {
   uint64_t duplicates = 0;
   uint64_t transactions = 0;
   uint64_t failed_transactions = 0;
+  // The last batch that could not be stored (a full disk, a damaged page), and when.
+  std::string last_error;
+  std::chrono::system_clock::time_point last_error_at{};
+  // Whether the last transaction committed: false while writes fail (e.g. the disk is full).
+  bool writing = true;
 };
 
 class Writer {

@@ -133,6 +133,11 @@ std::string render_status(const v1::StatusResponse& s, std::string_view client_v
   out += fmt::format("stored:     {} events, {} runs, {} sessions ({} in progress)\n",
                      s.events_stored(), s.runs_stored(), s.sessions_stored(), s.runs_in_progress());
   out += fmt::format("rejected:   {} lines\n", s.lines_rejected());
+  if (s.store_failures() != 0) {
+    out += fmt::format("store:      {}; {} batches not stored, the last {} ago: {}\n",
+                       s.store_writing() ? "writing again" : "NOT WRITING", s.store_failures(),
+                       format_duration(s.store_last_error_age_secs()), s.store_last_error());
+  }
   for (const auto& d : s.watched_dirs()) {
     out += fmt::format("watching:   {}\n", d);
   }
