@@ -1,6 +1,7 @@
 #include "shared/package_id_spec.hpp"
 
 #include "shared/package_id.hpp"
+#include "shared/safe_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -16,7 +17,7 @@ constexpr const char* k_version_hint = "unexpected version requirement, expected
 
 Unexpected invalid(std::string_view text, const std::string& why) {
   return unexpected(ErrorCode::invalid_argument,
-                    "invalid package ID specification: `" + std::string(text) + "`: " + why);
+                    "invalid package ID specification: `" + safe_text(text) + "`: " + why);
 }
 
 std::optional<uint64_t> number(std::string_view s) {
@@ -89,8 +90,8 @@ Result<void> check_name(std::string_view text, std::string_view name) {
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
     if (std::isalnum(u) == 0 && c != '-' && c != '_' && u < 0x80) {
-      return invalid(text, "invalid character `" + std::string(1, c) + "` in package name: `" +
-                               std::string(name) +
+      return invalid(text, "invalid character `" + safe_text(std::string_view(&c, 1)) +
+                               "` in package name: `" + safe_text(name) +
                                "`, characters must be Unicode XID characters (numbers, `-`, "
                                "`_`, or most letters)");
     }
@@ -184,7 +185,7 @@ Result<PackageIdSpec> parse_package_id_spec(std::string_view text) {
   const auto scheme = s.find("://");
   if (scheme == std::string_view::npos) {
     if (s.find('/') != std::string_view::npos || s.find('\\') != std::string_view::npos) {
-      return invalid(text, "package ID specification `" + std::string(text) +
+      return invalid(text, "package ID specification `" + safe_text(text) +
                                "` looks like a file path, maybe try file://" +
                                (s.front() == '/' ? std::string(s) : std::string("/...")));
     }
@@ -203,7 +204,7 @@ Result<PackageIdSpec> parse_package_id_spec(std::string_view text) {
   if (auto plus = url.find('+'); plus != std::string_view::npos && plus < scheme) {
     std::string_view kind = url.substr(0, plus);
     if (kind != "registry" && kind != "sparse" && kind != "git" && kind != "path") {
-      return invalid(text, "unsupported source protocol: " + std::string(kind));
+      return invalid(text, "unsupported source protocol: " + safe_text(kind));
     }
     out.kind = std::string(kind);
     url = url.substr(plus + 1);
@@ -279,18 +280,19 @@ Result<void> check_package_specs(const std::vector<PackageIdSpec>& specs,
     }
     if (matched.size() > 1) {
       // Cargo 1.95's words (its message spells "specificationm"; the word is meant).
-      std::string msg = "specification `" + spec.text +
+      std::string msg = "specification `" + safe_text(spec.text) +
                         "` is ambiguous\nhelp: re-run this command with one of the following "
                         "specifications";
       for (const std::string& id : matched) {
-        msg += "\n  " + minimal_spec(id, all);
+        msg += "\n  " + safe_text(minimal_spec(id, all));
       }
       return unexpected(ErrorCode::invalid_argument, std::move(msg));
     }
     if (!matched.empty()) {
       continue;
     }
-    std::string msg = "package ID specification `" + spec.text + "` did not match any packages";
+    std::string msg =
+        "package ID specification `" + safe_text(spec.text) + "` did not match any packages";
     // Cargo's help: the same name and version from any source, for a spec with a source; else
     // the closest name.
     std::set<std::string> similar;
@@ -307,7 +309,7 @@ Result<void> check_package_specs(const std::vector<PackageIdSpec>& specs,
     if (!similar.empty()) {
       msg += "\nhelp: there are similar package ID specifications:\n";
       for (const std::string& id : similar) {
-        msg += "\n  " + minimal_spec(id, all);
+        msg += "\n  " + safe_text(minimal_spec(id, all));
       }
     } else {
       std::optional<size_t> best;
@@ -321,7 +323,7 @@ Result<void> check_package_specs(const std::vector<PackageIdSpec>& specs,
         }
       }
       if (best) {
-        msg += "\n\nhelp: a package with a similar name exists: `" + best_name + "`";
+        msg += "\n\nhelp: a package with a similar name exists: `" + safe_text(best_name) + "`";
       }
     }
     return unexpected(ErrorCode::not_found, std::move(msg));

@@ -106,8 +106,7 @@ std::optional<double> age_ms(std::string_view s) {
     return std::nullopt;
   }
   std::string number(s.substr(0, i));
-  if (number.front() == '.' || number.back() == '.' ||
-      number.find('.') != number.rfind('.')) {
+  if (number.front() == '.' || number.back() == '.' || number.find('.') != number.rfind('.')) {
     return std::nullopt;
   }
   std::string_view rest = trim(s.substr(i));
@@ -119,10 +118,10 @@ std::optional<double> age_ms(std::string_view s) {
     double ms;
   };
   static constexpr Unit k_units[] = {
-      {{"s", "sec", "second", "seconds"}, 1e3},   {{"secs", "", "", ""}, 1e3},
-      {{"m", "min", "minute", "minutes"}, 60e3},  {{"mins", "", "", ""}, 60e3},
-      {{"h", "hr", "hour", "hours"}, 3600e3},     {{"hrs", "", "", ""}, 3600e3},
-      {{"d", "day", "days", ""}, 86400e3},        {{"w", "week", "weeks", ""}, 604800e3},
+      {{"s", "sec", "second", "seconds"}, 1e3},  {{"secs", "", "", ""}, 1e3},
+      {{"m", "min", "minute", "minutes"}, 60e3}, {{"mins", "", "", ""}, 60e3},
+      {{"h", "hr", "hour", "hours"}, 3600e3},    {{"hrs", "", "", ""}, 3600e3},
+      {{"d", "day", "days", ""}, 86400e3},       {{"w", "week", "weeks", ""}, 604800e3},
   };
   for (const Unit& u : k_units) {
     for (std::string_view name : u.names) {

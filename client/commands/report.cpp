@@ -366,7 +366,8 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   std::filesystem::path temp_dir;
   if (o.output.empty() && outside_any_cargo_workspace(current_dir())) {
     std::error_code ec;
-    std::string pattern = (std::filesystem::temp_directory_path(ec) / "cargo-timings-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path(ec) / "cargo-timings-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       ctx.fail(fmt::format("cannot create a directory {}: {}", pattern, std::strerror(errno)));
       return;
@@ -554,7 +555,7 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   r->add_flag("-v,--verbose", rebuilds->verbose, "-v: all root rebuilds; -vv: affected units");
   rebuilds->range.add_to(r);
   r->add_option("-p,--package", rebuilds->packages,
-                  "only this package (cargo's package ID spec; repeatable)")
+                "only this package (cargo's package ID spec; repeatable)")
       ->take_all()
       ->allow_extra_args(false);
 
@@ -572,7 +573,7 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   t->add_flag("--open", timings->open, "open the HTML report in a browser");
   timings->range.add_to(t);
   t->add_option("-p,--package", timings->packages,
-                  "only this package (cargo's package ID spec; repeatable)")
+                "only this package (cargo's package ID spec; repeatable)")
       ->take_all()
       ->allow_extra_args(false);
 
@@ -584,7 +585,7 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   c->add_option("--workspace", critical->workspace, "workspace (default: the current)");
   critical->range.add_to(c);
   c->add_option("-p,--package", critical->packages,
-                  "only this package (cargo's package ID spec; repeatable)")
+                "only this package (cargo's package ID spec; repeatable)")
       ->take_all()
       ->allow_extra_args(false);
 
@@ -594,10 +595,12 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
 
   auto diff = std::make_shared<DiffOptions>();
   auto* d = report->add_subcommand("diff", "compare two runs or sessions unit by unit");
-  d->add_option("A", diff->a, "baseline: run id or session id (default, with a range: the "
-                              "oldest session in it)");
-  d->add_option("B", diff->b, "compared build: run id or session id (default, with a range: the "
-                              "newest session in it)");
+  d->add_option("A", diff->a,
+                "baseline: run id or session id (default, with a range: the "
+                "oldest session in it)");
+  d->add_option("B", diff->b,
+                "compared build: run id or session id (default, with a range: the "
+                "newest session in it)");
   diff->range.add_to(d);
   d->add_option("--workspace", diff->workspace,
                 "with a range and no ids: the workspace (default: the current)");
@@ -617,7 +620,7 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
       ->check(CLI::PositiveNumber);
   trends->range.add_to(tr);
   tr->add_option("-p,--package", trends->packages,
-                  "only this package (cargo's package ID spec; repeatable)")
+                 "only this package (cargo's package ID spec; repeatable)")
       ->take_all()
       ->allow_extra_args(false);
 

@@ -20,11 +20,10 @@ v1::RunRebuilds filter_rebuilds(const v1::RunRebuilds& full,
   out.clear_root_rebuilds();
   uint32_t cascading = 0;
   for (const v1::RootRebuild& root : full.root_rebuilds()) {
-    bool keep = any_spec_matches(specs, root.unit().package_id()) ||
-                std::any_of(root.affected().begin(), root.affected().end(),
-                            [&](const v1::UnitRef& u) {
-                              return any_spec_matches(specs, u.package_id());
-                            });
+    bool keep =
+        any_spec_matches(specs, root.unit().package_id()) ||
+        std::any_of(root.affected().begin(), root.affected().end(),
+                    [&](const v1::UnitRef& u) { return any_spec_matches(specs, u.package_id()); });
     if (keep) {
       *out.add_root_rebuilds() = root;
       cascading += root.affected_count();
@@ -43,11 +42,10 @@ void filter_timings(v1::RunTimings& timings, const std::vector<PackageIdSpec>& s
     }
   }
   auto* units = timings.mutable_units();
-  units->erase(std::remove_if(units->begin(), units->end(),
-                              [&](const v1::UnitTiming& u) {
-                                return kept.count(u.unit().index()) == 0;
-                              }),
-               units->end());
+  units->erase(
+      std::remove_if(units->begin(), units->end(),
+                     [&](const v1::UnitTiming& u) { return kept.count(u.unit().index()) == 0; }),
+      units->end());
   auto* path = timings.mutable_critical_path();
   path->erase(std::remove_if(path->begin(), path->end(),
                              [&](uint32_t index) { return kept.count(index) == 0; }),
@@ -73,14 +71,14 @@ std::vector<uint32_t> critical_path_to(const v1::RunTimings& timings,
       unblocked_by[dependent] = unit.unit().index();
     }
     if (any_spec_matches(specs, unit.unit().package_id()) &&
-        (last == nullptr ||
-         unit.start() + unit.duration() > last->start() + last->duration())) {
+        (last == nullptr || unit.start() + unit.duration() > last->start() + last->duration())) {
       last = &unit;
     }
   }
   std::vector<uint32_t> path;
   std::unordered_set<uint32_t> seen; // bad data must not make the walk go round in circles
-  for (const v1::UnitTiming* unit = last; unit != nullptr && seen.insert(unit->unit().index()).second;) {
+  for (const v1::UnitTiming* unit = last;
+       unit != nullptr && seen.insert(unit->unit().index()).second;) {
     path.push_back(unit->unit().index());
     auto it = unblocked_by.find(unit->unit().index());
     if (it == unblocked_by.end()) {

@@ -403,9 +403,8 @@ Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsR
     // Only -vv and JSON read the affected units: the rest is answered from the roots, which
     // are stored for every ended run. A package filter reads them to find the roots that
     // dragged a package along.
-    CA_TRY_ASSIGN(auto result, view.omit_affected && specs.empty()
-                                   ? run_rebuild_roots(*reader, run)
-                                   : run_rebuilds(*reader, run));
+    CA_TRY_ASSIGN(auto result, view.omit_affected&& specs.empty() ? run_rebuild_roots(*reader, run)
+                                                                  : run_rebuilds(*reader, run));
     v1::RunRebuilds* out = resp.add_runs();
     if (!specs.empty()) {
       copy_rebuilds_view(filter_rebuilds(*result, specs), view, *out);
@@ -563,10 +562,10 @@ Result<v1::DiffResponse> QueryEngine::diff(const v1::DiffRequest& req) {
     CA_TRY_ASSIGN(auto ids, reader->sessions_in_range(root, range.lower(), range.upper(),
                                                       std::numeric_limits<int64_t>::max()));
     if (ids.size() < 2) {
-      return unexpected(ErrorCode::not_found,
-                        std::to_string(ids.size()) + " session" + (ids.size() == 1 ? "" : "s") +
-                            " found" + workspace_context(root) + range.suffix() +
-                            ": a diff needs two");
+      return unexpected(ErrorCode::not_found, std::to_string(ids.size()) + " session" +
+                                                  (ids.size() == 1 ? "" : "s") + " found" +
+                                                  workspace_context(root) + range.suffix() +
+                                                  ": a diff needs two");
     }
     v1::DiffRequest ranged;
     ranged.set_a(ids.back());
@@ -613,8 +612,8 @@ Result<v1::TrendsResponse> QueryEngine::trends(const v1::TrendsRequest& req) {
   if (range.bounded()) {
     // The sessions that started in the range, the newest `last` of them if asked.
     const int64_t n = req.last() > 0 ? req.last() : std::numeric_limits<int64_t>::max();
-    CA_TRY_ASSIGN(auto ids, reader->sessions_in_range(scope.workspace_root, range.lower(),
-                                                      range.upper(), n));
+    CA_TRY_ASSIGN(auto ids,
+                  reader->sessions_in_range(scope.workspace_root, range.lower(), range.upper(), n));
     scope.sessions = std::move(ids);
   } else if (req.last() > 0) {
     CA_TRY_ASSIGN(auto ids, reader->recent_sessions(scope.workspace_root, req.last()));

@@ -30,9 +30,8 @@ std::string TimeRange::suffix() const {
   return words.empty() ? words : " " + words;
 }
 
-Result<std::string> scope_root(store::RunReader& reader,
-                               const std::string& workspace,
-                               const std::string& cwd) {
+Result<std::string>
+scope_root(store::RunReader& reader, const std::string& workspace, const std::string& cwd) {
   const std::string& dir = !workspace.empty() ? workspace : cwd;
   if (dir.empty()) {
     return std::string();

@@ -53,9 +53,8 @@ struct TimeRange {
 // else the one containing `cwd`; "" for every workspace when both are empty or when `cwd` is in
 // no cargo workspace (cargo's rule). not_found ("no sessions found for workspace at `<dir>`")
 // when the directory is in a cargo workspace that has no stored run.
-Result<std::string> scope_root(store::RunReader& reader,
-                               const std::string& workspace,
-                               const std::string& cwd);
+Result<std::string>
+scope_root(store::RunReader& reader, const std::string& workspace, const std::string& cwd);
 
 // The runs of a single-run report. With an id: the run it names, or every run of the session it
 // names (in tree order); the range must then hold the run (or the session's first run), else

@@ -160,9 +160,8 @@ public:
     std::string run_id;
     uint64_t matched = 0;
   };
-  Result<NewestInRange> newest_run_in_range(const std::string& workspace_root,
-                                            int64_t since_ms,
-                                            int64_t until_ms);
+  Result<NewestInRange>
+  newest_run_in_range(const std::string& workspace_root, int64_t since_ms, int64_t until_ms);
 
   // The stored workspace root that contains `dir` (the deepest one), or "" if none does.
   Result<std::string> workspace_containing(const std::filesystem::path& dir);

@@ -133,7 +133,8 @@ protected:
     // Three real builds, each a log of cargo's.
     const fs::path build_home = dir / "build-home";
     auto build = [&] {
-      auto r = run_cargo(build_home, dir / "ws", {"build", "--offline"}, {{"CARGO_INCREMENTAL", "0"}});
+      auto r =
+          run_cargo(build_home, dir / "ws", {"build", "--offline"}, {{"CARGO_INCREMENTAL", "0"}});
       EXPECT_EQ(r.exit_code, 0) << r.err;
     };
     build();
@@ -152,8 +153,8 @@ protected:
     s_util = copy_moved(logs[1], log_dir, now - 90 * 60'000LL);
     s_app = copy_moved(logs[2], log_dir, now - 10 * 60'000LL);
 
-    s_daemon = std::make_unique<DaemonProcess>(dir / "daemon",
-                                               std::vector<std::string>{"--no-watch"});
+    s_daemon =
+        std::make_unique<DaemonProcess>(dir / "daemon", std::vector<std::string>{"--no-watch"});
     ASSERT_TRUE(s_daemon->start());
     auto r = s_daemon->client({"ingest", log_dir.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -239,9 +240,8 @@ TEST_F(RangesE2e, SinceTwoHoursListsTheTwoRecentSessions) {
             (std::vector<std::string>{s_util}));
   // An RFC 3339 bound: the clean build's own start time is in a range that starts there.
   const std::string clean_start = format_rfc3339_ms(parse_run_id(s_clean)->unix_ms);
-  EXPECT_EQ(
-      session_ids(ours_json({"report", "sessions", "--since", clean_start, "--until", "1d"})),
-      (std::vector<std::string>{s_clean}));
+  EXPECT_EQ(session_ids(ours_json({"report", "sessions", "--since", clean_start, "--until", "1d"})),
+            (std::vector<std::string>{s_clean}));
 }
 
 TEST_F(RangesE2e, SingleRunReportsTakeTheNewestInTheRangeAndSayHowManyOthersMatched) {
@@ -333,9 +333,9 @@ TEST_F(RangesE2e, BadDatesAndInvertedRangesAreUsageErrors) {
   // A well-formed range with no run in it: not found, exit 1, naming the range.
   auto empty = ours({"report", "rebuilds", "--since", "5m"});
   EXPECT_EQ(empty.exit_code, 1);
-  EXPECT_NE(empty.err.find("error: no sessions found for workspace at `" + ws().string() +
-                           "` since "),
-            std::string::npos)
+  EXPECT_NE(
+      empty.err.find("error: no sessions found for workspace at `" + ws().string() + "` since "),
+      std::string::npos)
       << empty.err;
 }
 
@@ -389,7 +389,8 @@ TEST_F(RangesE2e, OutsideAnyWorkspaceReportsAreCargos) {
   ASSERT_FALSE(fs::exists(outside / "Cargo.toml"));
 
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"sessions"}, std::vector<std::string>{"sessions", "--limit", "2"}}) {
+       {std::vector<std::string>{"sessions"},
+        std::vector<std::string>{"sessions", "--limit", "2"}}) {
     SCOPED_TRACE(args.size());
     auto theirs = cargos(args, outside);
     ASSERT_EQ(theirs.exit_code, 0) << theirs.err;

@@ -138,9 +138,8 @@ TEST(PackageIdSpec, ASpecMatchingNothingNamesTheClosestNameAsCargoDoes) {
   auto r = check_package_specs({spec("crates_io")}, ids);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::not_found);
-  EXPECT_EQ(r.error().message,
-            "package ID specification `crates_io` did not match any packages\n\n"
-            "help: a package with a similar name exists: `crates-io`");
+  EXPECT_EQ(r.error().message, "package ID specification `crates_io` did not match any packages\n\n"
+                               "help: a package with a similar name exists: `crates-io`");
   // A version that is not there: the name is the closest (cargo 1.95 says the same).
   r = check_package_specs({spec("crates-io@0.3")}, ids);
   ASSERT_FALSE(r);
