@@ -157,6 +157,19 @@ void append_safe_text(std::string& out, std::string_view bytes) {
   append(out, bytes, k_line);
 }
 
+std::string safe_lines(std::string_view bytes) {
+  std::string out;
+  for (;;) {
+    auto nl = bytes.find('\n');
+    append(out, bytes.substr(0, nl), k_line);
+    if (nl == std::string_view::npos) {
+      return out;
+    }
+    out += '\n';
+    bytes.remove_prefix(nl + 1);
+  }
+}
+
 std::string safe_terminal_text(std::string_view text, bool keep_colour, bool keep_newlines) {
   std::string out;
   append(out, text, Mode{true, keep_newlines, keep_colour});

@@ -30,6 +30,11 @@ std::string safe_text(std::string_view bytes);
 // Appends safe_text(bytes) to `out`.
 void append_safe_text(std::string& out, std::string_view bytes);
 
+// `bytes` made safe line by line: safe_text() of each line, the lines kept apart by `\n`. For
+// messages of several lines (cargo's `help:` lines under an error) whose every line is shown;
+// a `\r` or other control character is still escaped.
+std::string safe_lines(std::string_view bytes);
+
 // For output to a terminal: the same, but `\t` (and, when `keep_newlines`, `\n`) are kept as
 // they are, and, when `keep_colour`, so are SGR colour sequences (`ESC [ <digits and ;> m`),
 // which the renderers write themselves; any other escape sequence is escaped.

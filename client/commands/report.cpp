@@ -1,12 +1,15 @@
 // `report sessions|rebuilds|timings|critical-path|diff|trends|thrash`: ask the daemon, render here.
 #include "client/client_context.hpp"
+#include "shared/cargo_workspace.hpp"
 #include "shared/local_methods.hpp"
+#include "shared/package_id_spec.hpp"
 #include "shared/render/analysis_text.hpp"
 #include "shared/render/rebuilds_text.hpp"
 #include "shared/render/sessions_text.hpp"
 #include "shared/render/thrash_text.hpp"
 #include "shared/render/timings_report.hpp"
 #include "shared/safe_text.hpp"
+#include "shared/time_range.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,10 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace ca::client {
 
@@ -93,8 +99,24 @@ std::string cargo_workspace_root() {
   return manifest.is_absolute() ? manifest.parent_path().string() : std::string();
 }
 
+// Prints a message of several lines as cargo does: the first as the error, the rest (cargo's
+// `help:` lines, the specs to choose from) below it as they are.
+void fail_multiline(ClientContext& ctx, const Error& e) {
+  auto nl = e.message.find('\n');
+  ctx.fail(Error{e.code, e.message.substr(0, nl)});
+  std::string_view rest = std::string_view(e.message).substr(nl + 1);
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    std::cerr << safe_text(rest.substr(0, end)) << '\n';
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
+}
+
 // Reports a failed call: cargo's wording plus a note on what to do.
 void report_failure(ClientContext& ctx, const Error& e) {
+  if (e.message.find('\n') != std::string::npos) {
+    return fail_multiline(ctx, e);
+  }
   if (e.code == ErrorCode::not_found) {
     // Nothing stored for the current directory: the daemon can only name that directory; cargo
     // names the workspace it is in, found from its manifests. Ask cargo, only now.
@@ -123,7 +145,106 @@ template <class Resp> Result<Resp> call(ClientContext& ctx, const char* method, 
   return d->call<Resp>(method, req);
 }
 
+// A usage error found before asking the daemon: exit code 2.
+void usage_error(ClientContext& ctx, const std::string& message, const std::string& hint = {}) {
+  ctx.fail(message, hint);
+  ctx.exit_code = k_exit_usage;
+}
+
+// `--since` / `--until` as given, and the range they name.
+struct RangeFlags {
+  std::string since;
+  std::string until;
+
+  // Sets the request's range; false (after a usage error) when a value is no time or the range
+  // is empty. Ages count back from now, here, so that every report of one command agrees.
+  template <class Request> bool apply(ClientContext& ctx, Request& req) const {
+    const int64_t now = now_unix_ms();
+    std::optional<int64_t> from, to;
+    if (!since.empty()) {
+      auto t = parse_time_bound(since, TimeBound::since, now);
+      if (!t) {
+        usage_error(ctx, "--since: " + t.error().message);
+        return false;
+      }
+      from = *t;
+      req.set_since_unix_ms(*t);
+    }
+    if (!until.empty()) {
+      auto t = parse_time_bound(until, TimeBound::until, now);
+      if (!t) {
+        usage_error(ctx, "--until: " + t.error().message);
+        return false;
+      }
+      to = *t;
+      req.set_until_unix_ms(*t);
+    }
+    if (auto ok = check_time_range(from, to); !ok) {
+      usage_error(ctx, ok.error().message);
+      return false;
+    }
+    return true;
+  }
+
+  bool given() const { return !since.empty() || !until.empty(); }
+
+  // The flags again, for a command line to copy (`--since 2h --until '2026-11-20 10:00'`).
+  std::string as_flags() const {
+    auto quoted = [](const std::string& v) {
+      bool plain = std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               std::string_view("-:.+_").find(c) != std::string_view::npos;
+      });
+      return plain ? v : "'" + v + "'";
+    };
+    std::string out;
+    if (!since.empty()) {
+      out += " --since " + quoted(since);
+    }
+    if (!until.empty()) {
+      out += " --until " + quoted(until);
+    }
+    return out;
+  }
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--since", since,
+                    "only runs that started since: RFC 3339, a date (local) or an age (2h, 7d)");
+    cmd->add_option("--until", until, "only runs that started before this time (same forms)");
+  }
+};
+
+// `-p/--package` specs: checked here (a malformed spec is a usage error) and sent as written.
+bool apply_packages(ClientContext& ctx,
+                    const std::vector<std::string>& packages,
+                    google::protobuf::RepeatedPtrField<std::string>& out) {
+  for (const std::string& p : packages) {
+    if (auto spec = parse_package_id_spec(p); !spec) {
+      usage_error(ctx, spec.error().message);
+      return false;
+    }
+    *out.Add() = p;
+  }
+  return true;
+}
+
+// With no `--id` and several runs in the range, the report is of the newest: says so on stderr
+// (stdout stays the report, as cargo prints it) with how to list the others.
+void note_other_runs(const RangeFlags& range, const std::string& workspace, uint32_t others) {
+  if (others == 0) {
+    return;
+  }
+  std::string list = "cargo-analysis-client report sessions" + range.as_flags();
+  if (!workspace.empty()) {
+    list += " --workspace " + workspace;
+  }
+  std::cerr << fmt::format("note: reported the newest run; {} other run{} started in the range "
+                           "(list them with `{}`, pick one with --id)\n",
+                           others, others == 1 ? "" : "s", list);
+}
+
 struct SessionsOptions {
+  RangeFlags range;
   bool all = false;
   std::string workspace;
   uint32_t limit = 10;
@@ -136,6 +257,9 @@ void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
   req.set_workspace(absolute(o.workspace));
   req.set_limit(o.limit);
   req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req)) {
+    return;
+  }
   auto r = call<v1::ListSessionsResponse>(ctx, methods::k_list_sessions, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -148,6 +272,8 @@ void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
 }
 
 struct RebuildsOptions {
+  RangeFlags range;
+  std::vector<std::string> packages;
   std::string id;
   std::string workspace;
   int verbose = 0;
@@ -162,6 +288,9 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req) || !apply_packages(ctx, o.packages, *req.mutable_packages())) {
+    return;
+  }
   if (o.format != "json") {
     // Only what the text shows: without -vv a clean build's full result is mostly lists of
     // affected units, nearly the whole build once per root.
@@ -172,6 +301,7 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
   if (!r) {
     return report_failure(ctx, r.error());
   }
+  note_other_runs(o.range, o.workspace, r->other_runs_in_range());
   if (o.format == "json") {
     ctx.print_json(*r);
     return;
@@ -188,6 +318,8 @@ void run_rebuilds(ClientContext& ctx, const RebuildsOptions& o) {
 }
 
 struct TimingsOptions {
+  RangeFlags range;
+  std::vector<std::string> packages;
   std::string id;
   std::string workspace;
   std::string format = "html";
@@ -200,6 +332,9 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req) || !apply_packages(ctx, o.packages, *req.mutable_packages())) {
+    return;
+  }
   // A report of a few hundred units is some ten thousand strings: parsed onto an arena.
   google::protobuf::ArenaOptions arena_options;
   arena_options.start_block_size = 256 * 1024;
@@ -214,6 +349,7 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
     return report_failure(ctx, r.error());
   }
   const v1::GetTimingsResponse& resp = **r;
+  note_other_runs(o.range, o.workspace, resp.other_runs_in_range());
   if (o.format == "json") {
     ctx.print_json(resp);
     return;
@@ -225,13 +361,28 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
     }
     return;
   }
+  // Cargo, run from a directory in no workspace, writes the page to a new temporary directory
+  // (`$TMPDIR/cargo-timings-XXXXXX`); so do we, there, unless told where.
+  std::filesystem::path temp_dir;
+  if (o.output.empty() && outside_any_cargo_workspace(current_dir())) {
+    std::error_code ec;
+    std::string pattern =
+        (std::filesystem::temp_directory_path(ec) / "cargo-timings-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      ctx.fail(fmt::format("cannot create a directory {}: {}", pattern, std::strerror(errno)));
+      return;
+    }
+    temp_dir = pattern;
+  }
   for (const auto& run : resp.runs()) {
     std::filesystem::path path = o.output;
     if (path.empty() || resp.runs_size() > 1) {
       std::filesystem::path dir = std::filesystem::current_path();
       std::error_code ec;
-      if (!run.run().target_dir().empty() &&
-          std::filesystem::is_directory(run.run().target_dir(), ec)) {
+      if (!temp_dir.empty()) {
+        dir = temp_dir;
+      } else if (!run.run().target_dir().empty() &&
+                 std::filesystem::is_directory(run.run().target_dir(), ec)) {
         dir = std::filesystem::path(run.run().target_dir()) / "cargo-timings";
       }
       if (!o.output.empty()) {
@@ -258,6 +409,8 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
 }
 
 struct CriticalPathOptions {
+  RangeFlags range;
+  std::vector<std::string> packages;
   std::string id;
   std::string workspace;
   std::string format = "human";
@@ -268,10 +421,14 @@ void run_critical_path(ClientContext& ctx, const CriticalPathOptions& o) {
   req.set_id(o.id);
   req.set_workspace(absolute(o.workspace));
   req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req) || !apply_packages(ctx, o.packages, *req.mutable_packages())) {
+    return;
+  }
   auto r = call<v1::GetCriticalPathResponse>(ctx, methods::k_get_critical_path, req);
   if (!r) {
     return report_failure(ctx, r.error());
   }
+  note_other_runs(o.range, o.workspace, r->other_runs_in_range());
   if (o.format == "json") {
     ctx.print_json(*r);
     return;
@@ -286,6 +443,8 @@ void run_critical_path(ClientContext& ctx, const CriticalPathOptions& o) {
 }
 
 struct DiffOptions {
+  RangeFlags range;
+  std::string workspace;
   std::string a;
   std::string b;
   bool verbose = false;
@@ -295,9 +454,18 @@ struct DiffOptions {
 constexpr size_t k_diff_rows = 30;
 
 void run_diff(ClientContext& ctx, const DiffOptions& o) {
+  if (o.a.empty() != o.b.empty() || (o.a.empty() && !o.range.given())) {
+    return usage_error(ctx, "a diff needs two ids (A and B), or --since/--until without ids",
+                       "run `cargo-analysis-client report sessions` to list available sessions");
+  }
   v1::DiffRequest req;
   req.set_a(o.a);
   req.set_b(o.b);
+  req.set_workspace(absolute(o.workspace));
+  req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req)) {
+    return;
+  }
   auto r = call<v1::DiffResponse>(ctx, methods::k_diff, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -311,6 +479,8 @@ void run_diff(ClientContext& ctx, const DiffOptions& o) {
 }
 
 struct TrendsOptions {
+  RangeFlags range;
+  std::vector<std::string> packages;
   std::string workspace;
   bool all = false;
   uint32_t last = 0;
@@ -325,6 +495,9 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
   req.set_last(o.last);
   req.set_limit(o.limit);
   req.set_cwd(current_dir());
+  if (!o.range.apply(ctx, req) || !apply_packages(ctx, o.packages, *req.mutable_packages())) {
+    return;
+  }
   auto r = call<v1::TrendsResponse>(ctx, methods::k_trends, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -370,6 +543,7 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   s->add_option("--workspace", sessions->workspace, "only this workspace (default: the current)")
       ->excludes(all);
   s->add_option("--limit", sessions->limit, "at most N sessions")->check(CLI::PositiveNumber);
+  sessions->range.add_to(s);
   s->add_option("--format", sessions->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
   s->callback([&ctx, sessions] { run_sessions(ctx, *sessions); });
@@ -379,6 +553,12 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   r->add_option("--id", rebuilds->id, "run id or session id (default: newest of the workspace)");
   r->add_option("--workspace", rebuilds->workspace, "workspace (default: the current)");
   r->add_flag("-v,--verbose", rebuilds->verbose, "-v: all root rebuilds; -vv: affected units");
+  rebuilds->range.add_to(r);
+  r->add_option("-p,--package", rebuilds->packages,
+                "only this package (cargo's package ID spec; repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+
   r->add_option("--format", rebuilds->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
   r->callback([&ctx, rebuilds] { run_rebuilds(ctx, *rebuilds); });
@@ -391,20 +571,39 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
       ->check(CLI::IsMember({"html", "json", "text"}));
   t->add_option("-o,--output", timings->output, "HTML file to write");
   t->add_flag("--open", timings->open, "open the HTML report in a browser");
+  timings->range.add_to(t);
+  t->add_option("-p,--package", timings->packages,
+                "only this package (cargo's package ID spec; repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+
   t->callback([&ctx, timings] { run_timings(ctx, *timings); });
 
   auto critical = std::make_shared<CriticalPathOptions>();
   auto* c = report->add_subcommand("critical-path", "the chain of units that bounded a build");
   c->add_option("--id", critical->id, "run id or session id (default: newest of the workspace)");
   c->add_option("--workspace", critical->workspace, "workspace (default: the current)");
+  critical->range.add_to(c);
+  c->add_option("-p,--package", critical->packages,
+                "only this package (cargo's package ID spec; repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+
   c->add_option("--format", critical->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
   c->callback([&ctx, critical] { run_critical_path(ctx, *critical); });
 
   auto diff = std::make_shared<DiffOptions>();
   auto* d = report->add_subcommand("diff", "compare two runs or sessions unit by unit");
-  d->add_option("A", diff->a, "baseline: run id or session id")->required();
-  d->add_option("B", diff->b, "compared build: run id or session id")->required();
+  d->add_option("A", diff->a,
+                "baseline: run id or session id (default, with a range: the "
+                "oldest session in it)");
+  d->add_option("B", diff->b,
+                "compared build: run id or session id (default, with a range: the "
+                "newest session in it)");
+  diff->range.add_to(d);
+  d->add_option("--workspace", diff->workspace,
+                "with a range and no ids: the workspace (default: the current)");
   d->add_flag("-v,--verbose", diff->verbose, "list every unit that changed");
   d->add_option("--format", diff->format, "human or json")->check(CLI::IsMember({"human", "json"}));
   d->callback([&ctx, diff] { run_diff(ctx, *diff); });
@@ -419,6 +618,12 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
       ->check(CLI::PositiveNumber);
   tr->add_option("--limit", trends->limit, "length of the ranked lists")
       ->check(CLI::PositiveNumber);
+  trends->range.add_to(tr);
+  tr->add_option("-p,--package", trends->packages,
+                 "only this package (cargo's package ID spec; repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+
   tr->add_option("--format", trends->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
   tr->callback([&ctx, trends] { run_trends(ctx, *trends); });

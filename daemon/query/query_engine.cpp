@@ -2,11 +2,14 @@
 
 #include "daemon/query/critical_path_report.hpp"
 #include "daemon/query/diff.hpp"
+#include "daemon/query/package_filter.hpp"
 #include "daemon/query/report_precomputer.hpp"
 #include "daemon/query/run_analysis.hpp"
+#include "daemon/query/run_selection.hpp"
 #include "daemon/query/thrash.hpp"
 #include "daemon/query/trends.hpp"
 #include "daemon/query/unit_origin.hpp"
+#include "shared/cargo_workspace.hpp"
 #include "shared/run_id.hpp"
 
 #include <google/protobuf/arena.h>
@@ -14,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace ca::query {
@@ -80,6 +84,19 @@ template <class T> std::shared_ptr<T> make_arena_message() {
   };
   auto holder = std::make_shared<Holder>();
   return std::shared_ptr<T>(holder, holder->message);
+}
+
+// Cargo, run from a directory in no workspace, shows the paths in reasons relative to that
+// directory rather than to the run's workspace: `file modified: ws/b/src/lib.rs` from the parent
+// of `ws`. Reasons that name units carry no path and are left as they are.
+void rebase_reason_paths(v1::RunRebuilds& rebuilds, const std::string& base) {
+  const UnitMap no_units;
+  const std::string& root = rebuilds.run().workspace_root();
+  for (v1::RootRebuild& r : *rebuilds.mutable_root_rebuilds()) {
+    if (format_dirty_reason(r.reason(), no_units, root) == r.reason_text()) {
+      r.set_reason_text(format_dirty_reason(r.reason(), no_units, base));
+    }
+  }
 }
 
 } // namespace
@@ -150,22 +167,23 @@ Result<v1::Session> QueryEngine::load_session(store::RunReader& reader,
 }
 
 Result<v1::ListSessionsResponse> QueryEngine::list_sessions(const v1::ListSessionsRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   std::string root;
-  std::string asked; // what to name in a "not found" message
   if (!req.all()) {
-    asked = !req.workspace().empty() ? req.workspace() : req.cwd();
-    if (!asked.empty()) {
-      CA_TRY_ASSIGN(root, reader->workspace_containing(asked));
-      if (root.empty()) {
-        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(asked));
-      }
-    }
+    // Outside any cargo workspace: every workspace's sessions, as cargo lists them.
+    CA_TRY_ASSIGN(root, scope_root(*reader, req.workspace(), req.cwd()));
   }
   uint32_t limit = req.limit() == 0 ? k_default_limit : req.limit();
-  CA_TRY_ASSIGN(auto ids, reader->recent_sessions(root, limit + 1));
+  std::vector<std::string> ids;
+  if (range.bounded()) {
+    CA_TRY_ASSIGN(ids, reader->sessions_in_range(root, range.lower(), range.upper(), limit + 1));
+  } else {
+    CA_TRY_ASSIGN(ids, reader->recent_sessions(root, limit + 1));
+  }
   if (ids.empty()) {
-    return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(root));
+    return unexpected(ErrorCode::not_found,
+                      "no sessions found" + workspace_context(root) + range.suffix());
   }
   v1::ListSessionsResponse resp;
   resp.set_workspace_root(root);
@@ -190,41 +208,6 @@ Result<v1::Session> QueryEngine::get_session(const v1::GetSessionRequest& req) {
     CA_TRY_ASSIGN(s, load_session(*reader, run->session_id()));
   }
   return s;
-}
-
-Result<std::vector<v1::RunSummary>> QueryEngine::resolve_runs(store::RunReader& reader,
-                                                              const std::string& id,
-                                                              const std::string& workspace,
-                                                              const std::string& cwd) {
-  if (id.empty()) {
-    const std::string& dir = !workspace.empty() ? workspace : cwd;
-    std::string root;
-    if (!dir.empty()) {
-      CA_TRY_ASSIGN(root, reader.workspace_containing(dir));
-      if (root.empty()) {
-        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(dir));
-      }
-    }
-    auto newest = reader.newest_run(root);
-    if (!newest) {
-      return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(root));
-    }
-    CA_TRY_ASSIGN(auto run, reader.run(*newest));
-    return std::vector<v1::RunSummary>{std::move(run)};
-  }
-  if (auto run = reader.run(id)) {
-    return std::vector<v1::RunSummary>{std::move(*run)};
-  }
-  CA_TRY_ASSIGN(auto runs, reader.session_runs(id));
-  if (runs.empty()) {
-    if (!parse_run_id(id)) {
-      // Cargo's own check: neither a stored session id nor a well-formed run id.
-      return unexpected(ErrorCode::invalid_argument, parse_run_id(id).error().message);
-    }
-    return unexpected(ErrorCode::not_found, "session `" + id + "` not found");
-  }
-  order_as_tree(runs);
-  return runs;
 }
 
 namespace {
@@ -397,22 +380,43 @@ Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomi
 }
 
 Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  CA_TRY_ASSIGN(auto specs, parse_specs(req.packages()));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto selected, select_runs(*reader, req.id(), req.workspace(), req.cwd(), range));
+  const auto& runs = selected.runs;
+  if (!specs.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& run : runs) {
+      CA_TRY_ASSIGN(auto units, reader->units(run.run_id()));
+      for (auto& unit : units) {
+        ids.push_back(std::move(unit.package_id));
+      }
+    }
+    CA_TRY(check_package_specs(specs, ids));
+  }
   const RebuildsView view{req.max_roots(), req.omit_affected()};
+  const bool outside = req.workspace().empty() && outside_any_cargo_workspace(req.cwd());
   v1::GetRebuildsResponse resp;
+  resp.set_other_runs_in_range(selected.other_runs);
   for (const auto& run : runs) {
     // Only -vv and JSON read the affected units: the rest is answered from the roots, which
-    // are stored for every ended run.
-    CA_TRY_ASSIGN(auto result, view.omit_affected ? run_rebuild_roots(*reader, run)
-                                                  : run_rebuilds(*reader, run));
+    // are stored for every ended run. A package filter reads them to find the roots that
+    // dragged a package along.
+    CA_TRY_ASSIGN(auto result, view.omit_affected&& specs.empty() ? run_rebuild_roots(*reader, run)
+                                                                  : run_rebuilds(*reader, run));
     v1::RunRebuilds* out = resp.add_runs();
-    if (view.full()) {
+    if (!specs.empty()) {
+      copy_rebuilds_view(filter_rebuilds(*result, specs), view, *out);
+    } else if (view.full()) {
       *out = *result;
     } else {
       copy_rebuilds_view(*result, view, *out);
     }
     out->mutable_run()->set_depth(run.depth());
+    if (outside) {
+      rebase_reason_paths(*out, req.cwd());
+    }
     // Why new units were new depends on the runs before this one, not on this run's events:
     // answered from the units table each time, never cached or stored with the report.
     CA_TRY(explain_new_roots(*reader, *out));
@@ -421,15 +425,26 @@ Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsR
 }
 
 Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  CA_TRY_ASSIGN(auto specs, parse_specs(req.packages()));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto resolved, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
-  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(resolved), req.id()));
+  CA_TRY_ASSIGN(auto selected, select_runs(*reader, req.id(), req.workspace(), req.cwd(), range));
+  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(selected.runs), req.id()));
   v1::GetTimingsResponse resp;
+  resp.set_other_runs_in_range(selected.other_runs);
+  std::vector<std::string> ids;
   for (const auto& run : runs) {
     CA_TRY_ASSIGN(auto result, run_timings(*reader, run));
     v1::RunTimings* out = resp.add_runs();
     *out = *result;
     out->mutable_run()->set_depth(run.depth());
+    collect_package_ids(*out, ids);
+  }
+  if (!specs.empty()) {
+    CA_TRY(check_package_specs(specs, ids));
+    for (auto& run : *resp.mutable_runs()) {
+      filter_timings(run, specs);
+    }
   }
   return resp;
 }
@@ -459,9 +474,15 @@ void append_length_delimited(std::string& out,
 } // namespace
 
 Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequest& req) {
+  if (req.packages_size() != 0) {
+    // Filtered reports are built as messages (the stored bytes hold every unit).
+    CA_TRY_ASSIGN(auto resp, get_timings(req));
+    return resp.SerializeAsString();
+  }
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto resolved, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
-  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(resolved), req.id()));
+  CA_TRY_ASSIGN(auto selected, select_runs(*reader, req.id(), req.workspace(), req.cwd(), range));
+  CA_TRY_ASSIGN(auto runs, with_timing_data(std::move(selected.runs), req.id()));
   constexpr uint32_t k_response_runs = v1::GetTimingsResponse::kRunsFieldNumber;
   constexpr uint32_t k_timings_run = v1::RunTimings::kRunFieldNumber;
   std::string out;
@@ -491,26 +512,69 @@ Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequ
     append_length_delimited(field, k_timings_run, summary, {});
     append_length_delimited(out, k_response_runs, *body, field);
   }
+  if (selected.other_runs != 0) {
+    // Parsers merge fields appended to a message's bytes: this sets the count.
+    v1::GetTimingsResponse tail;
+    tail.set_other_runs_in_range(selected.other_runs);
+    out += tail.SerializeAsString();
+  }
   return out;
 }
 
 Result<v1::GetCriticalPathResponse>
 QueryEngine::get_critical_path(const v1::GetCriticalPathRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  CA_TRY_ASSIGN(auto specs, parse_specs(req.packages()));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
-  CA_TRY_ASSIGN(auto runs, resolve_runs(*reader, req.id(), req.workspace(), req.cwd()));
+  CA_TRY_ASSIGN(auto selected, select_runs(*reader, req.id(), req.workspace(), req.cwd(), range));
+  std::vector<std::shared_ptr<const v1::RunTimings>> timings;
+  std::vector<std::string> ids;
+  for (const auto& run : selected.runs) {
+    CA_TRY_ASSIGN(auto t, run_timings(*reader, run));
+    collect_package_ids(*t, ids);
+    timings.push_back(std::move(t));
+  }
+  CA_TRY(check_package_specs(specs, ids));
   v1::GetCriticalPathResponse resp;
-  for (const auto& run : runs) {
-    CA_TRY_ASSIGN(auto timings, run_timings(*reader, run));
+  resp.set_other_runs_in_range(selected.other_runs);
+  for (size_t i = 0; i < selected.runs.size(); ++i) {
     v1::RunCriticalPath* out = resp.add_runs();
-    *out = critical_path_report(*timings);
-    out->mutable_run()->set_depth(run.depth());
+    if (specs.empty()) {
+      *out = critical_path_report(*timings[i]);
+    } else {
+      // The chain that bounded the packages' last unit, told as the whole build's would be.
+      v1::RunTimings to_package = *timings[i];
+      auto path = critical_path_to(to_package, specs);
+      to_package.mutable_critical_path()->Assign(path.begin(), path.end());
+      *out = critical_path_report(to_package);
+    }
+    out->mutable_run()->set_depth(selected.runs[i].depth());
   }
   return resp;
 }
 
 Result<v1::DiffResponse> QueryEngine::diff(const v1::DiffRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  if (req.a().empty() && req.b().empty() && range.bounded()) {
+    // The oldest and the newest session that started in the range.
+    CA_TRY_ASSIGN(auto reader, m_readers.lease());
+    CA_TRY_ASSIGN(std::string root, scope_root(*reader, req.workspace(), req.cwd()));
+    CA_TRY_ASSIGN(auto ids, reader->sessions_in_range(root, range.lower(), range.upper(),
+                                                      std::numeric_limits<int64_t>::max()));
+    if (ids.size() < 2) {
+      return unexpected(ErrorCode::not_found, std::to_string(ids.size()) + " session" +
+                                                  (ids.size() == 1 ? "" : "s") + " found" +
+                                                  workspace_context(root) + range.suffix() +
+                                                  ": a diff needs two");
+    }
+    v1::DiffRequest ranged;
+    ranged.set_a(ids.back());
+    ranged.set_b(ids.front());
+    return diff(ranged);
+  }
   if (req.a().empty() || req.b().empty()) {
-    return unexpected(ErrorCode::invalid_argument, "a diff needs two ids (run ids or session ids)");
+    return unexpected(ErrorCode::invalid_argument,
+                      "a diff needs two ids (run ids or session ids), or a time range");
   }
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   auto load = [&](const std::string& id) -> Result<DiffSideInput> {
@@ -521,7 +585,8 @@ Result<v1::DiffResponse> QueryEngine::diff(const v1::DiffRequest& req) {
     // id names that run alone.
     CA_TRY_ASSIGN(side.runs, reader->session_runs(id));
     if (side.runs.empty()) {
-      CA_TRY_ASSIGN(side.runs, resolve_runs(*reader, id, "", ""));
+      CA_TRY_ASSIGN(auto selected, select_runs(*reader, id, "", "", TimeRange{}));
+      side.runs = std::move(selected.runs);
     }
     order_as_tree(side.runs);
     side.session = side.runs.size() != 1 || side.runs.front().run_id() != id;
@@ -537,26 +602,42 @@ Result<v1::DiffResponse> QueryEngine::diff(const v1::DiffRequest& req) {
 }
 
 Result<v1::TrendsResponse> QueryEngine::trends(const v1::TrendsRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  CA_TRY_ASSIGN(auto specs, parse_specs(req.packages()));
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   store::TrendScope scope;
   if (!req.all()) {
-    const std::string& asked = !req.workspace().empty() ? req.workspace() : req.cwd();
-    if (!asked.empty()) {
-      CA_TRY_ASSIGN(scope.workspace_root, reader->workspace_containing(asked));
-      if (scope.workspace_root.empty()) {
-        return unexpected(ErrorCode::not_found, "no sessions found" + workspace_context(asked));
-      }
-    }
+    CA_TRY_ASSIGN(scope.workspace_root, scope_root(*reader, req.workspace(), req.cwd()));
   }
-  if (req.last() > 0) {
+  if (range.bounded()) {
+    // The sessions that started in the range, the newest `last` of them if asked.
+    const int64_t n = req.last() > 0 ? req.last() : std::numeric_limits<int64_t>::max();
+    CA_TRY_ASSIGN(auto ids,
+                  reader->sessions_in_range(scope.workspace_root, range.lower(), range.upper(), n));
+    scope.sessions = std::move(ids);
+  } else if (req.last() > 0) {
     CA_TRY_ASSIGN(auto ids, reader->recent_sessions(scope.workspace_root, req.last()));
     scope.sessions = std::move(ids);
   }
   uint32_t limit = req.limit() == 0 ? k_default_trends_limit : req.limit();
-  CA_TRY_ASSIGN(auto resp, compute_trends(*reader, scope, limit));
+  // Filtered, the ranked lists are cut after the filter: every unit is ranked first.
+  constexpr uint32_t k_every_unit = std::numeric_limits<uint32_t>::max();
+  CA_TRY_ASSIGN(auto resp, compute_trends(*reader, scope, specs.empty() ? limit : k_every_unit));
   if (resp.runs() == 0) {
-    return unexpected(ErrorCode::not_found,
-                      "no sessions found" + workspace_context(scope.workspace_root));
+    return unexpected(ErrorCode::not_found, "no sessions found" +
+                                                workspace_context(scope.workspace_root) +
+                                                range.suffix());
+  }
+  if (!specs.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& unit : resp.slowest_units()) {
+      ids.push_back(unit.unit().package_id());
+    }
+    for (const auto& unit : resp.root_rebuilds()) {
+      ids.push_back(unit.unit().package_id());
+    }
+    CA_TRY(check_package_specs(specs, ids));
+    filter_trends(resp, specs, limit);
   }
   resp.set_workspace_root(scope.workspace_root);
   return resp;

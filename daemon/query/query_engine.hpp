@@ -79,12 +79,6 @@ public:
   Result<void> precompute(const std::string& run_id, const std::atomic<bool>* cancel = nullptr);
 
 private:
-  // The runs an `id` names (a run id: that run; a session id: every run of the session), or the
-  // newest run of the workspace (`workspace`, else the one containing `cwd`) when `id` is empty.
-  Result<std::vector<cargo_analysis::v1::RunSummary>> resolve_runs(store::RunReader& reader,
-                                                                   const std::string& id,
-                                                                   const std::string& workspace,
-                                                                   const std::string& cwd);
   Result<cargo_analysis::v1::Session> load_session(store::RunReader& reader,
                                                    const std::string& session_id);
 

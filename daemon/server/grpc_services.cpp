@@ -37,7 +37,7 @@ grpc::Status to_status(const Error& error) {
     code = grpc::StatusCode::DATA_LOSS;
     break;
   }
-  return {code, safe_text(error.message)}; // names and paths in it may be any bytes
+  return {code, safe_lines(error.message)}; // names and paths in it may be any bytes
 }
 
 namespace {

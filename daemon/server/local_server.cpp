@@ -46,7 +46,7 @@ v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
   if (!status.ok()) {
     reply.clear_response();
     reply.set_code(static_cast<int>(status.error_code()));
-    reply.set_message(safe_text(status.error_message())); // a `string` field: UTF-8 only
+    reply.set_message(safe_lines(status.error_message())); // a `string` field: UTF-8 only
     if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
         status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
       spdlog::error("{}: {}", call.method(), status.error_message());

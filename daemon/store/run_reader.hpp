@@ -145,6 +145,24 @@ public:
   // The newest run id, of `workspace_root` unless empty; not_found if none.
   Result<std::string> newest_run(const std::string& workspace_root);
 
+  // --- Time ranges (run_reader_ranges.cpp). A range is [since_ms, until_ms) over a run's start
+  // (a session's: its first run's), in milliseconds since the Unix epoch.
+
+  // As recent_sessions(), only sessions whose first run started in the range.
+  Result<std::vector<std::string>> sessions_in_range(const std::string& workspace_root,
+                                                     int64_t since_ms,
+                                                     int64_t until_ms,
+                                                     size_t limit);
+
+  // The newest run (top-level or nested) that started in the range, of `workspace_root` unless
+  // empty, and how many runs started in it; `run_id` is empty when none did.
+  struct NewestInRange {
+    std::string run_id;
+    uint64_t matched = 0;
+  };
+  Result<NewestInRange>
+  newest_run_in_range(const std::string& workspace_root, int64_t since_ms, int64_t until_ms);
+
   // The stored workspace root that contains `dir` (the deepest one), or "" if none does.
   Result<std::string> workspace_containing(const std::filesystem::path& dir);
 

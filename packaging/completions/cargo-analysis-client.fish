@@ -36,6 +36,9 @@ complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_fro
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -s o -l output -r -F -d "HTML file to write"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -l open -d "open in a browser"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from sessions rebuilds critical-path diff trends" -l format -x -a "human json" -d "output format"
+complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from sessions rebuilds timings critical-path diff trends" -l since -x -d "only runs started since (RFC 3339, date, age: 2h)"
+complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from sessions rebuilds timings critical-path diff trends" -l until -x -d "only runs started before"
+complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from rebuilds timings critical-path trends" -s p -l package -x -d "only this package (package ID spec)"
 
 # the others
 complete -c cargo-analysis-client -n "__fish_seen_subcommand_from ingest" -F

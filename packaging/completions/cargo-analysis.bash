@@ -57,12 +57,12 @@ _cargo_analysis_client() {
     report)
       case $sub in
         "") opts="sessions rebuilds timings critical-path diff trends --help" ;;
-        sessions) opts="--all --workspace --limit --format --help" ;;
-        rebuilds) opts="--id --workspace -v --verbose --format --help" ;;
-        timings) opts="--id --workspace --format -o --output --open --help" ;;
-        critical-path) opts="--id --workspace --format --help" ;;
-        diff) opts="-v --verbose --format --help" ;;
-        trends) opts="--all --workspace --last --limit --format --help" ;;
+        sessions) opts="--all --workspace --limit --since --until --format --help" ;;
+        rebuilds) opts="--id --workspace -v --verbose --since --until -p --package --format --help" ;;
+        timings) opts="--id --workspace --format -o --output --open --since --until -p --package --help" ;;
+        critical-path) opts="--id --workspace --since --until -p --package --format --help" ;;
+        diff) opts="-v --verbose --since --until --workspace --format --help" ;;
+        trends) opts="--all --workspace --last --limit --since --until -p --package --format --help" ;;
       esac
       ;;
     ingest)

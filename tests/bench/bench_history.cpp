@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -172,6 +173,61 @@ void bench(int replays) {
   ms = median_ms(rebuilds(last_feature));
   std::printf("  report rebuilds -v, a feature on        %8.2f ms  (%zu roots explained)\n", ms,
               explained);
+
+  // Time ranges (`--since`): the newest 100 runs (one a minute) against the whole history.
+  const int64_t last_100 = base + (int64_t(runs) - 100) * 60'000;
+  size_t listed = 0;
+  auto sessions = [&](std::optional<int64_t> since) {
+    return [&, since] {
+      v1::ListSessionsRequest req;
+      req.set_workspace("/tmp/corpus/wsA");
+      if (since) {
+        req.set_since_unix_ms(*since);
+      }
+      auto r = engine.list_sessions(req);
+      check(bool(r), "sessions failed");
+      listed = static_cast<size_t>(r->sessions_size());
+    };
+  };
+  uint32_t others = 0;
+  auto newest_rebuilds = [&](std::optional<int64_t> since) {
+    return [&, since] {
+      v1::GetRebuildsRequest req;
+      req.set_workspace("/tmp/corpus/wsA");
+      req.set_omit_affected(true);
+      if (since) {
+        req.set_since_unix_ms(*since);
+      }
+      auto r = engine.get_rebuilds(req);
+      check(r && r->runs_size() == 1, "rebuilds failed");
+      others = r->other_runs_in_range();
+    };
+  };
+  uint32_t in_scope = 0;
+  auto trends = [&](std::optional<int64_t> since) {
+    return [&, since] {
+      v1::TrendsRequest req;
+      req.set_workspace("/tmp/corpus/wsA");
+      if (since) {
+        req.set_since_unix_ms(*since);
+      }
+      auto r = engine.trends(req);
+      check(bool(r), "trends failed");
+      in_scope = r->runs();
+    };
+  };
+  ms = median_ms(sessions(std::nullopt));
+  std::printf("  report sessions (newest 10)             %8.2f ms\n", ms);
+  ms = median_ms(sessions(last_100));
+  std::printf("  report sessions --since (100 runs)      %8.2f ms  (%zu listed)\n", ms, listed);
+  ms = median_ms(newest_rebuilds(std::nullopt));
+  std::printf("  report rebuilds (newest run)            %8.2f ms\n", ms);
+  ms = median_ms(newest_rebuilds(last_100));
+  std::printf("  report rebuilds --since (100 runs)      %8.2f ms  (%u others)\n", ms, others);
+  ms = median_ms(trends(std::nullopt));
+  std::printf("  report trends (whole history)           %8.2f ms  (%u runs)\n", ms, in_scope);
+  ms = median_ms(trends(last_100));
+  std::printf("  report trends --since (100 runs)        %8.2f ms  (%u runs)\n", ms, in_scope);
 }
 
 } // namespace

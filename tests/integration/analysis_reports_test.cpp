@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 namespace ca::test {
 namespace {
 
@@ -126,10 +128,20 @@ TEST_F(AnalysisReports, ErrorsNameTheProblemAndExitNonZero) {
   EXPECT_EQ(malformed.exit_code, 1);
   EXPECT_NE(malformed.err.find("error: "), std::string::npos) << malformed.err;
 
-  auto nothing_here = client({"report", "trends"}); // the test's temp dir: no workspace
+  // The test's temp dir is in no cargo workspace: every workspace's history, as cargo's
+  // reports read every workspace's logs from such a directory.
+  auto everywhere = client({"report", "trends", "--format", "json"});
+  ASSERT_EQ(everywhere.exit_code, 0) << everywhere.err;
+  EXPECT_EQ(json::parse(everywhere.out)["workspace_root"], "");
+  // A package with no build stored: cargo's error.
+  std::filesystem::create_directories(dir.path() / "empty");
+  std::ofstream(dir.path() / "empty/Cargo.toml") << "[workspace]\n";
+  CommandOptions in_empty;
+  in_empty.cwd = dir.path() / "empty";
+  auto nothing_here = daemon.client({"report", "trends"}, in_empty);
   EXPECT_EQ(nothing_here.exit_code, 1);
   EXPECT_NE(nothing_here.err.find("error: no sessions found for workspace at `" +
-                                  dir.path().string() + "`"),
+                                  (dir.path() / "empty").string() + "`"),
             std::string::npos)
       << nothing_here.err;
 

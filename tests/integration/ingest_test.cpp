@@ -111,16 +111,29 @@ TEST_F(Integration, SessionsDefaultToTheWorkspaceOfTheCurrentDirectory) {
                          fixture_path("corpus").string() + "/C/logs"})
                 .exit_code,
             0);
-  // Nothing was built in the test's temp dir: cargo's error, exit code 1.
-  CommandOptions in_tmp;
-  in_tmp.cwd = dir.path();
-  auto none = daemon.client({"report", "sessions"}, in_tmp);
+  // Nothing was built in a package of the test's temp dir: cargo's error, exit code 1.
+  const auto project = dir.path() / "project";
+  std::filesystem::create_directories(project / "src");
+  std::ofstream(project / "Cargo.toml")
+      << "[package]\nname = \"project\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+  std::ofstream(project / "src/lib.rs") << "";
+  CommandOptions in_project;
+  in_project.cwd = project;
+  auto none = daemon.client({"report", "sessions"}, in_project);
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_NE(
-      none.err.find("error: no sessions found for workspace at `" + dir.path().string() + "`"),
-      std::string::npos)
+  EXPECT_NE(none.err.find("error: no sessions found for workspace at `" + project.string() + "`"),
+            std::string::npos)
       << none.err;
   EXPECT_NE(none.err.find("note: "), std::string::npos) << none.err;
+
+  // The temp dir itself is in no cargo workspace: every workspace's sessions, as cargo lists
+  // them from such a directory, under the heading without a workspace.
+  CommandOptions in_tmp;
+  in_tmp.cwd = dir.path();
+  auto everywhere = daemon.client({"report", "sessions", "--limit", "100"}, in_tmp);
+  ASSERT_EQ(everywhere.exit_code, 0) << everywhere.err;
+  EXPECT_EQ(everywhere.out.rfind("Session IDs (most recent first):\n\n", 0), 0u) << everywhere.out;
+  EXPECT_NE(everywhere.out.find("20261123T062751587Z-28b99174ef2c2ad6"), std::string::npos);
 
   auto ws = client_json(
       daemon, {"report", "sessions", "--workspace", "/tmp/corpus/wsC/big", "--format", "json"});

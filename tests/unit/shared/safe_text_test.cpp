@@ -78,5 +78,12 @@ TEST(SafeTerminalText, KeepsLayoutAndOurColoursOnly) {
   EXPECT_EQ(safe_terminal_text("\xff\n", true), "\\xff\n");
 }
 
+TEST(SafeText, SafeLinesKeepsLineBreaksAndEscapesTheRestOfEachLine) {
+  EXPECT_EQ(safe_lines("error\n\nhelp: `x`"), "error\n\nhelp: `x`");
+  EXPECT_EQ(safe_lines("a\x1b[2Jb\nc\rd\n"), "a\\x1b[2Jb\nc\\rd\n");
+  EXPECT_EQ(safe_lines("\xff"), "\\xff");
+  EXPECT_EQ(safe_lines(""), "");
+}
+
 } // namespace
 } // namespace ca
