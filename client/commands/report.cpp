@@ -3,9 +3,11 @@
 #include "shared/local_methods.hpp"
 #include "shared/render/analysis_text.hpp"
 #include "shared/render/rebuilds_text.hpp"
+#include "shared/render/session_timeline.hpp"
 #include "shared/render/sessions_text.hpp"
 #include "shared/render/thrash_text.hpp"
 #include "shared/render/timings_report.hpp"
+#include "shared/render/timings_trace.hpp"
 #include "shared/safe_text.hpp"
 
 #include <fcntl.h>
@@ -218,12 +220,60 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
     ctx.print_json(resp);
     return;
   }
+  if (o.format == "trace") {
+    // One trace for every run asked for (a session's runs on one time axis): to -o, else stdout.
+    std::string trace = render::render_timings_trace(resp);
+    if (o.output.empty()) {
+      std::cout << trace;
+      return;
+    }
+    std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+    out << trace;
+    out.close();
+    if (!out) {
+      ctx.fail(fmt::format("cannot write {}: {}", o.output, std::strerror(errno)));
+      return;
+    }
+    std::cerr << "      Trace saved to " << o.output
+              << " (open it in https://ui.perfetto.dev or chrome://tracing)\n";
+    return;
+  }
   if (o.format == "text") {
     for (const auto& run : resp.runs()) {
       std::cout << safe_terminal_text(render::render_timings_text(run, ctx.use_color()),
                                       ctx.use_color());
     }
     return;
+  }
+  if (resp.runs_size() > 1) {
+    // A session: its runs on one time axis (to -o, else beside the runs' pages), then a page
+    // per run as before.
+    const std::string& session = resp.runs(0).run().session_id();
+    std::filesystem::path path = o.output;
+    if (path.empty()) {
+      std::filesystem::path dir = std::filesystem::current_path();
+      std::error_code ec;
+      const std::string& target = resp.runs(0).run().target_dir();
+      if (!target.empty() && std::filesystem::is_directory(target, ec)) {
+        dir = std::filesystem::path(target) / "cargo-timings";
+      }
+      std::filesystem::create_directories(dir, ec);
+      path = dir / ("cargo-timing-session-" + session + ".html");
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << render::render_session_timeline_html(resp, session);
+    out.close();
+    if (!out) {
+      ctx.fail(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+      return;
+    }
+    std::cerr << "      Session timeline saved to " << path.string() << '\n';
+    if (o.open) {
+      std::string cmd = "xdg-open '" + path.string() + "' >/dev/null 2>&1 &";
+      if (std::system(cmd.c_str()) != 0) {
+        ctx.fail("cannot open " + path.string(), "open it in a browser yourself");
+      }
+    }
   }
   for (const auto& run : resp.runs()) {
     std::filesystem::path path = o.output;
@@ -248,7 +298,7 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
       return;
     }
     std::cerr << "      Timing report saved to " << path.string() << '\n';
-    if (o.open) {
+    if (o.open && resp.runs_size() == 1) {
       std::string cmd = "xdg-open '" + path.string() + "' >/dev/null 2>&1 &";
       if (std::system(cmd.c_str()) != 0) {
         ctx.fail("cannot open " + path.string(), "open it in a browser yourself");
@@ -387,9 +437,10 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   auto* t = report->add_subcommand("timings", "unit timings (cargo's report timings)");
   t->add_option("--id", timings->id, "run id or session id (default: newest of the workspace)");
   t->add_option("--workspace", timings->workspace, "workspace (default: the current)");
-  t->add_option("--format", timings->format, "html, json or text")
-      ->check(CLI::IsMember({"html", "json", "text"}));
-  t->add_option("-o,--output", timings->output, "HTML file to write");
+  t->add_option("--format", timings->format,
+                "html, json, text, or trace (Chrome/Perfetto trace events)")
+      ->check(CLI::IsMember({"html", "json", "text", "trace"}));
+  t->add_option("-o,--output", timings->output, "HTML (or trace) file to write");
   t->add_flag("--open", timings->open, "open the HTML report in a browser");
   t->callback([&ctx, timings] { run_timings(ctx, *timings); });
 
