@@ -116,7 +116,8 @@ TraceSummary check_trace(const json& trace, const json& timings) {
   // Units against the timings JSON.
   int64_t base_ms = INT64_MAX;
   for (const json& run : timings["runs"]) {
-    base_ms = std::min(base_ms, std::stoll(run["run"]["start_unix_ms"].get<std::string>()));
+    base_ms =
+        std::min<int64_t>(base_ms, std::stoll(run["run"]["start_unix_ms"].get<std::string>()));
   }
   int64_t pid = 0;
   for (const json& run : timings["runs"]) {
