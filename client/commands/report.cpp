@@ -195,7 +195,32 @@ struct TimingsOptions {
   std::string format = "html";
   std::string output;
   bool open = false;
+  bool session = false;
 };
+
+// The timings of every run of `session` with timing data, in the session's tree order.
+Result<v1::GetTimingsResponse> session_timings(ClientContext& ctx, const std::string& session) {
+  v1::GetSessionRequest req;
+  req.set_id(session);
+  CA_TRY_ASSIGN(auto tree, call<v1::Session>(ctx, methods::k_get_session, req));
+  v1::GetTimingsResponse out;
+  for (const v1::RunSummary& run : tree.runs()) {
+    v1::GetTimingsRequest one;
+    one.set_id(run.run_id());
+    auto timings = call<v1::GetTimingsResponse>(ctx, methods::k_get_timings, one);
+    if (!timings) {
+      if (timings.error().code == ErrorCode::not_found) {
+        continue; // a run without units (cargo: "no timing data found")
+      }
+      return unexpected(timings.error());
+    }
+    for (v1::RunTimings& t : *timings->mutable_runs()) {
+      t.mutable_run()->set_depth(run.depth());
+      *out.add_runs() = std::move(t);
+    }
+  }
+  return out;
+}
 
 void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   v1::GetTimingsRequest req;
@@ -215,7 +240,17 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   if (!r) {
     return report_failure(ctx, r.error());
   }
-  const v1::GetTimingsResponse& resp = **r;
+  v1::GetTimingsResponse session_resp;
+  if (o.session && (*r)->runs_size() > 0) {
+    // The whole session of the run asked for, in tree order: a top-level run's id is also its
+    // session's id, which names the run alone to the daemon (as to cargo).
+    auto whole = session_timings(ctx, (*r)->runs(0).run().session_id());
+    if (!whole) {
+      return report_failure(ctx, whole.error());
+    }
+    session_resp = std::move(*whole);
+  }
+  const v1::GetTimingsResponse& resp = o.session ? session_resp : **r;
   if (o.format == "json") {
     ctx.print_json(resp);
     return;
@@ -442,6 +477,8 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
       ->check(CLI::IsMember({"html", "json", "text", "trace"}));
   t->add_option("-o,--output", timings->output, "HTML (or trace) file to write");
   t->add_flag("--open", timings->open, "open the HTML report in a browser");
+  t->add_flag("--session", timings->session,
+              "every run of the run's session (nested cargo calls) on one timeline");
   t->callback([&ctx, timings] { run_timings(ctx, *timings); });
 
   auto critical = std::make_shared<CriticalPathOptions>();

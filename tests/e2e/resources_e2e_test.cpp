@@ -81,10 +81,14 @@ protected:
 
   // The timings JSON of `id`, once the samples stored after the run's end are in (they are
   // stored on the sampler's next tick, ~100 ms after it).
-  json sampled_timings(const std::string& id) {
+  json sampled_timings(const std::string& id, bool session = false) {
+    std::vector<std::string> args = {"report", "timings", "--id", id, "--format", "json"};
+    if (session) {
+      args.push_back("--session");
+    }
     json t;
     for (int i = 0; i < 100; ++i) {
-      auto r = daemon.client({"report", "timings", "--id", id, "--format", "json"});
+      auto r = daemon.client(args);
       EXPECT_EQ(r.exit_code, 0) << r.err;
       t = json::parse(r.out);
       bool all = !t["runs"].empty();
@@ -93,8 +97,7 @@ protected:
       }
       if (all) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the last chunk
-        return json::parse(
-            daemon.client({"report", "timings", "--id", id, "--format", "json"}).out);
+        return json::parse(daemon.client(args).out);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -238,7 +241,9 @@ TEST_F(Resources, XtaskSessionIsOneTimeline) {
   auto sessions = wait_for_runs(2);
   ASSERT_EQ(sessions["sessions"].size(), 1u) << sessions.dump(2);
   const std::string session = sessions["sessions"][0]["session_id"];
-  json timings = sampled_timings(session);
+  // The session's id is its top-level run's, which names that run alone (as in cargo);
+  // --session asks for every run of its session.
+  json timings = sampled_timings(session, true);
   ASSERT_EQ(timings["runs"].size(), 2u);
   EXPECT_EQ(timings["runs"][0]["run"]["command_line"], "cargo run -p xtask -- dist");
   EXPECT_EQ(timings["runs"][1]["run"]["command_line"], "cargo build --release -p app");
@@ -246,7 +251,8 @@ TEST_F(Resources, XtaskSessionIsOneTimeline) {
   for (const auto& run : timings["runs"]) {
     EXPECT_TRUE(run.value("sampled", false)) << run["run"]["run_id"];
   }
-  auto trace = daemon.client({"report", "timings", "--id", session, "--format", "trace"});
+  auto trace =
+      daemon.client({"report", "timings", "--id", session, "--session", "--format", "trace"});
   ASSERT_EQ(trace.exit_code, 0) << trace.err;
   json doc = json::parse(trace.out);
   auto summary = check_trace(doc, timings);
