@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   chromium  # tests/integration/html_screenshot_test.cpp opens the HTML timings report
+  libpng-dev  # tests/e2e/resources_e2e_test.cpp reads the CPU graph's pixels in a screenshot
   cargo rustc
   nodejs npm
 )
