@@ -437,6 +437,11 @@ int main(int argc, char** argv) {
   io.stop();
   io_thread.join();
   sampler.stop(); // before the writer: the last samples still commit
+  {
+    auto st = sampler.stats();
+    spdlog::info("sampler: {} wake-ups, {} samples, {} chunks stored ({} bytes)", st.ticks,
+                 st.samples, st.chunks_stored, st.bytes_stored);
+  }
   reports.stop(); // before the writer: the reports it computed still commit
   writer.stop();
   live.stop(); // its thread calls the sampler (below it on the stack) when a run appears

@@ -234,6 +234,17 @@ TEST_F(Resources, LiveBuildIsSampledDrawnAndTraced) {
 #endif
 }
 
+// No build, no sampling: the sampler's timer is armed only while a run is in progress, so a
+// daemon that answers requests but sees no build never wakes it (its count at shutdown).
+TEST_F(Resources, WithoutABuildTheSamplerNeverWakes) {
+  for (int i = 0; i < 10; ++i) { // ~1 s of requests: ten wake-ups if the timer ran
+    EXPECT_EQ(daemon.client({"status"}).exit_code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_NE(daemon.log().find("sampler: 0 wake-ups, 0 samples"), std::string::npos) << daemon.log();
+}
+
 TEST_F(Resources, XtaskSessionIsOneTimeline) {
   copy_workspace("xtask", dir / "ws");
   auto r = run_cargo(cargo_home, dir / "ws", {"run", "-p", "xtask", "--", "dist"});
