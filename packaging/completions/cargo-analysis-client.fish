@@ -32,9 +32,10 @@ complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_fro
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from sessions trends" -l limit -x -d "at most N"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from trends" -l last -x -d "newest N sessions"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from rebuilds diff" -s v -l verbose -d "more detail"
-complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -l format -x -a "html json text" -d "output format"
+complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -l format -x -a "html json text trace" -d "output format"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -s o -l output -r -F -d "HTML file to write"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -l open -d "open in a browser"
+complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from timings" -l session -d "the run's whole session on one timeline"
 complete -c cargo-analysis-client -n "$in_report; and __fish_seen_subcommand_from sessions rebuilds critical-path diff trends" -l format -x -a "human json" -d "output format"
 
 # the others
