@@ -5,7 +5,9 @@
 // - the Perfetto/Chrome trace of that build validates (fields per phase, lanes, units equal to
 //   the timings JSON);
 // - an xtask that runs `cargo build` is one timeline: both runs in one trace and one JSON answer.
+#include "cargo_analysis/v1/service.grpc.pb.h"
 #include "tests/support/cargo.hpp"
+#include "tests/support/grpc_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/trace_check.hpp"
@@ -177,6 +179,20 @@ TEST_F(Resources, LiveBuildIsSampledDrawnAndTraced) {
   EXPECT_GT(max_cpu, 30.0) << "the build script kept a CPU busy for 2 s";
   std::printf("[ measure  ] %zu samples over %.2f s (%.1f per s), max CPU %.1f %%\n",
               samples.size(), total, static_cast<double>(samples.size()) / total, max_cpu);
+
+  // The same samples over gRPC (Reports.GetTimings), as IDEs receive them.
+  {
+    auto stub = cargo_analysis::v1::Reports::NewStub(daemon_channel(daemon.runtime_dir()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    cargo_analysis::v1::GetTimingsRequest req;
+    req.set_id(run_id);
+    cargo_analysis::v1::GetTimingsResponse resp;
+    ASSERT_TRUE(stub->GetTimings(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.runs_size(), 1);
+    EXPECT_TRUE(resp.runs(0).sampled());
+    EXPECT_EQ(static_cast<size_t>(resp.runs(0).resource_usage_size()), samples.size());
+  }
 
   // The trace of the same build.
   auto trace = daemon.client({"report", "timings", "--id", run_id, "--format", "trace"});
