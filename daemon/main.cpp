@@ -444,7 +444,7 @@ int main(int argc, char** argv) {
   }
   reports.stop(); // before the writer: the reports it computed still commit
   writer.stop();
-  live.stop(); // its thread calls the sampler (below it on the stack) when a run appears
+  live.stop(); // its thread calls the sampler, which is destroyed first (declared later)
   ::unlink(ca::ingest_socket_path(runtime).c_str());
   ::unlink(ca::grpc_socket_path(runtime).c_str());
   spdlog::info("stopped");
