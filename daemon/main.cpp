@@ -14,6 +14,7 @@
 #include "daemon/query/query_engine.hpp"
 #include "daemon/query/report_precomputer.hpp"
 #include "daemon/server/grpc_server.hpp"
+#include "daemon/server/resource_sampler.hpp"
 #include "daemon/store/migrations.hpp"
 #include "daemon/store/retention.hpp"
 #include "daemon/store/run_reader.hpp"
@@ -56,6 +57,8 @@ static_assert(Config{}.max_db_mb << 20 == ca::store::k_default_max_bytes);
 // Test hook: the version Status reports instead of ours, so that a test can play a daemon left
 // over from another release (tests/integration/version_check_test.cpp).
 constexpr const char* k_test_version_env = "CARGO_ANALYSIS_TEST_REPORTED_VERSION";
+// Benchmarks: `0` turns the CPU and memory sampling of builds in progress off.
+constexpr const char* k_sampling_env = "CARGO_ANALYSIS_SAMPLING";
 
 // The first automatic garbage collection waits for start-up (back-fill, the first reports) to
 // settle; then it runs daily.
@@ -283,16 +286,24 @@ int main(int argc, char** argv) {
   // any stored run reads one row (daemon/query/report_precomputer.hpp).
   ca::query::ReportPrecomputer reports(query, writer);
   query.set_persist([&reports](ca::store::StoredReport r) { reports.store(std::move(r)); });
-  writer.set_commit_observer(
-      [&live, &activity, &reports](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
-        activity.touch();
-        for (const ca::store::RunFacts& f : b.facts) {
-          if (f.ended) {
-            reports.run_ended(f.run_id);
-          }
-        }
-        live.on_commit(std::move(b), o);
-      });
+  // The event loop of the sockets and timers (run from step 7 on).
+  boost::asio::io_context io;
+  // Sample the machine's CPU and memory while a build is in progress (the timer runs only
+  // then); CARGO_ANALYSIS_SAMPLING=0 turns it off (benchmarks compare the two).
+  ca::server::ResourceSampler sampler(io, live, writer,
+                                      ca::process_env(k_sampling_env).value_or("1") != "0");
+  live.set_activity_observer([&sampler] { sampler.runs_became_active(); });
+  writer.set_commit_observer([&live, &activity, &reports,
+                              &sampler](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
+    activity.touch();
+    for (const ca::store::RunFacts& f : b.facts) {
+      if (f.ended) {
+        reports.run_ended(f.run_id);
+        sampler.run_ended(f.run_id);
+      }
+    }
+    live.on_commit(std::move(b), o);
+  });
   ca::ingest::SourceStats stats;
   // Runs older than the retention window are not stored at ingest (gc would delete them).
   stats.set_max_age(std::chrono::duration_cast<std::chrono::milliseconds>(retention.max_age));
@@ -301,7 +312,6 @@ int main(int argc, char** argv) {
   ShutdownLatch shutdown;
 
   // 5. Bind the NDJSON ingest socket.
-  boost::asio::io_context io;
   ca::ingest::SocketListener listener(io, ca::ingest_socket_path(runtime), writer, stats, activity);
   if (auto r = listener.start(); !r) {
     die(r.error().message);
@@ -321,6 +331,7 @@ int main(int argc, char** argv) {
       if (!ca::parse_run_id(run_id)) {
         return; // not named like a cargo log: nothing to link
       }
+      sampler.run_announced(run_id);
       ca::store::Batch batch;
       batch.source = "correlator";
       batch.facts.push_back(correlator.on_new_log(path, run_id));
@@ -448,8 +459,15 @@ int main(int argc, char** argv) {
   (*server)->shutdown(std::chrono::seconds(2));
   io.stop();
   io_thread.join();
+  sampler.stop(); // before the writer: the last samples still commit
+  {
+    auto st = sampler.stats();
+    spdlog::info("sampler: {} wake-ups, {} samples, {} chunks stored ({} bytes)", st.ticks,
+                 st.samples, st.chunks_stored, st.bytes_stored);
+  }
   reports.stop(); // before the writer: the reports it computed still commit
   writer.stop();
+  live.stop(); // its thread calls the sampler, which is destroyed first (declared later)
   ::unlink(ca::ingest_socket_path(runtime).c_str());
   ::unlink(ca::grpc_socket_path(runtime).c_str());
   spdlog::info("stopped");

@@ -18,6 +18,7 @@ packages=(
   clang-format
   clang libclang-rt-14-dev  # libFuzzer for tests/fuzz (packaging/run-fuzz.sh)
   chromium  # tests/integration/html_screenshot_test.cpp opens the HTML timings report
+  libpng-dev  # tests/e2e/resources_e2e_test.cpp reads the CPU graph's pixels in a screenshot
   cargo rustc
   nodejs npm
 )

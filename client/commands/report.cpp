@@ -5,9 +5,11 @@
 #include "shared/package_id_spec.hpp"
 #include "shared/render/analysis_text.hpp"
 #include "shared/render/rebuilds_text.hpp"
+#include "shared/render/session_timeline.hpp"
 #include "shared/render/sessions_text.hpp"
 #include "shared/render/thrash_text.hpp"
 #include "shared/render/timings_report.hpp"
+#include "shared/render/timings_trace.hpp"
 #include "shared/safe_text.hpp"
 #include "shared/time_range.hpp"
 
@@ -325,7 +327,32 @@ struct TimingsOptions {
   std::string format = "html";
   std::string output;
   bool open = false;
+  bool session = false;
 };
+
+// The timings of every run of `session` with timing data, in the session's tree order.
+Result<v1::GetTimingsResponse> session_timings(ClientContext& ctx, const std::string& session) {
+  v1::GetSessionRequest req;
+  req.set_id(session);
+  CA_TRY_ASSIGN(auto tree, call<v1::Session>(ctx, methods::k_get_session, req));
+  v1::GetTimingsResponse out;
+  for (const v1::RunSummary& run : tree.runs()) {
+    v1::GetTimingsRequest one;
+    one.set_id(run.run_id());
+    auto timings = call<v1::GetTimingsResponse>(ctx, methods::k_get_timings, one);
+    if (!timings) {
+      if (timings.error().code == ErrorCode::not_found) {
+        continue; // a run without units (cargo: "no timing data found")
+      }
+      return unexpected(timings.error());
+    }
+    for (v1::RunTimings& t : *timings->mutable_runs()) {
+      t.mutable_run()->set_depth(run.depth());
+      *out.add_runs() = std::move(t);
+    }
+  }
+  return out;
+}
 
 void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   v1::GetTimingsRequest req;
@@ -348,10 +375,38 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
   if (!r) {
     return report_failure(ctx, r.error());
   }
-  const v1::GetTimingsResponse& resp = **r;
-  note_other_runs(o.range, o.workspace, resp.other_runs_in_range());
+  v1::GetTimingsResponse session_resp;
+  if (o.session && (*r)->runs_size() > 0) {
+    // The whole session of the run asked for, in tree order: a top-level run's id is also its
+    // session's id, which names the run alone to the daemon (as to cargo).
+    auto whole = session_timings(ctx, (*r)->runs(0).run().session_id());
+    if (!whole) {
+      return report_failure(ctx, whole.error());
+    }
+    session_resp = std::move(*whole);
+  }
+  const v1::GetTimingsResponse& resp = o.session ? session_resp : **r;
+  note_other_runs(o.range, o.workspace, (*r)->other_runs_in_range());
   if (o.format == "json") {
     ctx.print_json(resp);
+    return;
+  }
+  if (o.format == "trace") {
+    // One trace for every run asked for (a session's runs on one time axis): to -o, else stdout.
+    std::string trace = render::render_timings_trace(resp);
+    if (o.output.empty()) {
+      std::cout << trace;
+      return;
+    }
+    std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+    out << trace;
+    out.close();
+    if (!out) {
+      ctx.fail(fmt::format("cannot write {}: {}", o.output, std::strerror(errno)));
+      return;
+    }
+    std::cerr << "      Trace saved to " << o.output
+              << " (open it in https://ui.perfetto.dev or chrome://tracing)\n";
     return;
   }
   if (o.format == "text") {
@@ -373,6 +428,36 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
       return;
     }
     temp_dir = pattern;
+  }
+  if (resp.runs_size() > 1) {
+    // A session: its runs on one time axis (to -o, else beside the runs' pages), then a page
+    // per run as before.
+    const std::string& session = resp.runs(0).run().session_id();
+    std::filesystem::path path = o.output;
+    if (path.empty()) {
+      std::filesystem::path dir = temp_dir.empty() ? std::filesystem::current_path() : temp_dir;
+      std::error_code ec;
+      const std::string& target = resp.runs(0).run().target_dir();
+      if (temp_dir.empty() && !target.empty() && std::filesystem::is_directory(target, ec)) {
+        dir = std::filesystem::path(target) / "cargo-timings";
+      }
+      std::filesystem::create_directories(dir, ec);
+      path = dir / ("cargo-timing-session-" + session + ".html");
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << render::render_session_timeline_html(resp, session);
+    out.close();
+    if (!out) {
+      ctx.fail(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+      return;
+    }
+    std::cerr << "      Session timeline saved to " << path.string() << '\n';
+    if (o.open) {
+      std::string cmd = "xdg-open '" + path.string() + "' >/dev/null 2>&1 &";
+      if (std::system(cmd.c_str()) != 0) {
+        ctx.fail("cannot open " + path.string(), "open it in a browser yourself");
+      }
+    }
   }
   for (const auto& run : resp.runs()) {
     std::filesystem::path path = o.output;
@@ -399,7 +484,7 @@ void run_timings(ClientContext& ctx, const TimingsOptions& o) {
       return;
     }
     std::cerr << "      Timing report saved to " << path.string() << '\n';
-    if (o.open) {
+    if (o.open && resp.runs_size() == 1) {
       std::string cmd = "xdg-open '" + path.string() + "' >/dev/null 2>&1 &";
       if (std::system(cmd.c_str()) != 0) {
         ctx.fail("cannot open " + path.string(), "open it in a browser yourself");
@@ -567,10 +652,13 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   auto* t = report->add_subcommand("timings", "unit timings (cargo's report timings)");
   t->add_option("--id", timings->id, "run id or session id (default: newest of the workspace)");
   t->add_option("--workspace", timings->workspace, "workspace (default: the current)");
-  t->add_option("--format", timings->format, "html, json or text")
-      ->check(CLI::IsMember({"html", "json", "text"}));
-  t->add_option("-o,--output", timings->output, "HTML file to write");
+  t->add_option("--format", timings->format,
+                "html, json, text, or trace (Chrome/Perfetto trace events)")
+      ->check(CLI::IsMember({"html", "json", "text", "trace"}));
+  t->add_option("-o,--output", timings->output, "HTML (or trace) file to write");
   t->add_flag("--open", timings->open, "open the HTML report in a browser");
+  t->add_flag("--session", timings->session,
+              "every run of the run's session (nested cargo calls) on one timeline");
   timings->range.add_to(t);
   t->add_option("-p,--package", timings->packages,
                 "only this package (cargo's package ID spec; repeatable)")

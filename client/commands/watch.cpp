@@ -235,9 +235,19 @@ std::vector<std::string> live_lines(const std::map<std::string, RunView>& runs, 
       bar += '>';
       bar.append(k_bar_width - filled - 1, ' ');
     }
-    lines.push_back(fit(fmt::format("[{}] {:>4}/{} units, {} running, {:.1f}s  {}", bar, done,
-                                    p.units_total(), v.running.size(), elapsed_of(v), where(v.run)),
-                        width));
+    // The machine's CPU and memory while the daemon samples them (RunProgress.cpu_percent).
+    std::string machine;
+    if (p.has_cpu_percent()) {
+      machine = fmt::format(", cpu {:.0f}%", p.cpu_percent());
+      if (p.has_mem_used_bytes()) {
+        machine += fmt::format(", mem {:.1f} GiB",
+                               static_cast<double>(p.mem_used_bytes()) / (1024.0 * 1024 * 1024));
+      }
+    }
+    lines.push_back(
+        fit(fmt::format("[{}] {:>4}/{} units, {} running{}, {:.1f}s  {}", bar, done,
+                        p.units_total(), v.running.size(), machine, elapsed_of(v), where(v.run)),
+            width));
     if (!v.running.empty()) {
       std::string names;
       for (const auto& u : v.running) {

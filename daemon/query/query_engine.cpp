@@ -4,6 +4,7 @@
 #include "daemon/query/diff.hpp"
 #include "daemon/query/package_filter.hpp"
 #include "daemon/query/report_precomputer.hpp"
+#include "daemon/query/resource_usage.hpp"
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/run_selection.hpp"
 #include "daemon/query/thrash.hpp"
@@ -438,6 +439,7 @@ Result<v1::GetTimingsResponse> QueryEngine::get_timings(const v1::GetTimingsRequ
     v1::RunTimings* out = resp.add_runs();
     *out = *result;
     out->mutable_run()->set_depth(run.depth());
+    CA_TRY(attach_resource_usage(*reader, run, *out));
     collect_package_ids(*out, ids);
   }
   if (!specs.empty()) {
@@ -510,6 +512,11 @@ Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequ
     const std::string summary = run.SerializeAsString(); // with the run's depth in the request
     std::string field;
     append_length_delimited(field, k_timings_run, summary, {});
+    // The samples, read at each request (daemon/query/resource_usage.hpp): their fields after
+    // the rest, which a parser merges.
+    v1::RunTimings usage;
+    CA_TRY(attach_resource_usage(*reader, run, usage));
+    usage.AppendToString(&field);
     append_length_delimited(out, k_response_runs, *body, field);
   }
   if (selected.other_runs != 0) {

@@ -121,6 +121,37 @@ LiveStats LiveHub::stats() const {
   return s;
 }
 
+std::vector<std::string> LiveHub::active_run_ids() const {
+  std::lock_guard lock(m_mutex);
+  std::vector<std::string> ids;
+  ids.reserve(m_runs.size());
+  for (const auto& [id, run] : m_runs) {
+    if (!run.ended) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+void LiveHub::on_resource_sample(double cpu_percent, uint64_t mem_used_bytes) {
+  std::lock_guard lock(m_mutex);
+  // One ProgressChanged a second per run: a build with one long unit shows the machine too.
+  const bool send = ++m_resource_samples % 10 == 0;
+  std::vector<Pending> pending;
+  for (auto& [id, run] : m_runs) {
+    run.progress.set_cpu_percent(cpu_percent);
+    run.progress.set_mem_used_bytes(mem_used_bytes);
+    if (send && !run.ended) {
+      auto u = new_update(run);
+      u->mutable_progress_changed();
+      pending.push_back(Pending{&run, std::move(u), true});
+    }
+  }
+  if (!pending.empty()) {
+    emit(pending);
+  }
+}
+
 void LiveHub::thread_main() {
   auto last_tick = std::chrono::steady_clock::now();
   for (;;) {
@@ -148,6 +179,14 @@ void LiveHub::thread_main() {
         report_drops(s); // quiet periods too: a subscriber learns of its drops soon
       }
       forget_idle_runs();
+    }
+    if (m_runs.empty()) {
+      m_told_active = false;
+    } else if (!m_told_active) {
+      m_told_active = true;
+      if (m_activity_observer) {
+        m_activity_observer();
+      }
     }
     if (stopping && work.empty()) {
       return;

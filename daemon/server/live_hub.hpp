@@ -42,6 +42,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -125,6 +126,19 @@ public:
 
   LiveStats stats() const;
 
+  // Called on the hub's thread when the hub starts following a run while it followed none (the
+  // resource sampler arms its timer then). Set before the first commit; must not block.
+  void set_activity_observer(std::function<void()> observer) {
+    m_activity_observer = std::move(observer);
+  }
+
+  // The runs in progress the hub follows now, oldest first. Thread-safe.
+  std::vector<std::string> active_run_ids() const;
+
+  // The machine's newest CPU and memory sample (daemon/server/resource_sampler.hpp): kept in
+  // every run's progress, and sent as ProgressChanged to subscribers once a second. Thread-safe.
+  void on_resource_sample(double cpu_percent, uint64_t mem_used_bytes);
+
 private:
   // A run in progress as the hub follows it.
   struct Run {
@@ -191,6 +205,9 @@ private:
   std::vector<Subscription> m_subscriptions;
   bool m_closed = false;
   LiveStats m_stats;
+  std::function<void()> m_activity_observer;
+  bool m_told_active = false;      // the observer was told of the runs followed now
+  uint64_t m_resource_samples = 0; // every tenth is sent as ProgressChanged
 
   std::thread m_thread;
 };

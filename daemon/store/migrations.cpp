@@ -302,6 +302,16 @@ CREATE VIEW units AS
     {5, R"sql(
 CREATE INDEX unit_keys_by_target ON unit_keys(name, target_name, target_kind);
 )sql"},
+    // CPU and memory samples of the machine while a run was in progress, appended in chunks as
+    // the daemon takes them (daemon/store/resource_samples.hpp).
+    {6, R"sql(
+CREATE TABLE run_samples (
+  run    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  chunk  INTEGER NOT NULL,
+  data   BLOB NOT NULL,
+  PRIMARY KEY (run, chunk)
+) WITHOUT ROWID;
+)sql"},
 };
 
 } // namespace

@@ -7,6 +7,7 @@
 #include "cargo_analysis/v1/reports.pb.h"
 #include "daemon/store/database.hpp"
 #include "daemon/store/raw_log.hpp"
+#include "daemon/store/resource_samples.hpp"
 #include "shared/codec/event_decoder.hpp"
 
 #include <atomic>
@@ -238,6 +239,10 @@ public:
 
   // Dirty root rebuilds in scope grouped by unit and cause key, in no particular order.
   Result<std::vector<TrendRootCause>> trend_root_causes(const TrendScope& scope);
+
+  // The CPU and memory samples stored with the run, in time order (empty if it was not sampled
+  // or does not exist). Defined in daemon/store/resource_samples.cpp.
+  Result<std::vector<ResourceSample>> resource_samples(const std::string& run_id);
 
 private:
   explicit RunReader(std::unique_ptr<Database> db) : m_db(std::move(db)) {}

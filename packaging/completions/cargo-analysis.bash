@@ -37,13 +37,17 @@ _cargo_analysis_client() {
       ;;
     --format)
       if [[ $sub == timings ]]; then
-        COMPREPLY=($(compgen -W "html json text" -- "$cur"))
+        COMPREPLY=($(compgen -W "html json text trace" -- "$cur"))
       else
         COMPREPLY=($(compgen -W "human json" -- "$cur"))
       fi
       return
       ;;
-    --id | --limit | --last | --keep-days | --keep-sessions | --max-db-mb | --session | --runs)
+    --session)
+      # A flag of `report timings`; elsewhere it takes a session id.
+      [[ $sub == timings ]] || return
+      ;;
+    --id | --limit | --last | --keep-days | --keep-sessions | --max-db-mb | --runs)
       return
       ;;
   esac
@@ -59,7 +63,7 @@ _cargo_analysis_client() {
         "") opts="sessions rebuilds timings critical-path diff trends --help" ;;
         sessions) opts="--all --workspace --limit --since --until --format --help" ;;
         rebuilds) opts="--id --workspace -v --verbose --since --until -p --package --format --help" ;;
-        timings) opts="--id --workspace --format -o --output --open --since --until -p --package --help" ;;
+        timings) opts="--id --session --workspace --format -o --output --open --since --until -p --package --help" ;;
         critical-path) opts="--id --workspace --since --until -p --package --format --help" ;;
         diff) opts="-v --verbose --since --until --workspace --format --help" ;;
         trends) opts="--all --workspace --last --limit --since --until -p --package --format --help" ;;

@@ -493,6 +493,23 @@ void concurrency_svg(Writer& w, const v1::RunTimings& timings) {
     std::string_view color;
     uint32_t (v1::ConcurrencySample::*value)() const;
   };
+  // CPU usage first, under the lines, where cargo's live page draws it: a filled area in
+  // cargo's colour, 100 % at the top of the graph (cargo scales usage / 100 to its max value).
+  const bool cpu = !timings.resource_usage().empty();
+  if (cpu) {
+    auto cpu_y = [&](double pct) {
+      return k_top + k_height - std::clamp(pct, 0.0, 100.0) / 100.0 * k_height;
+    };
+    auto cpu_x = [&](double t) { return k_axis_x + std::clamp(t, 0.0, duration) * px_per_sec; };
+    const auto& samples = timings.resource_usage();
+    w.add("<path class=\"cpu-usage\" fill=\"rgba(250, 119, 0, 0.2)\" stroke=\"none\" d=\"M",
+          fixed<2>(cpu_x(samples[0].t())), " ", fixed<1>(cpu_y(0)));
+    for (const v1::ResourceSample& sample : samples) {
+      w.add(" L", fixed<2>(cpu_x(sample.t())), " ", fixed<1>(cpu_y(sample.cpu_percent())));
+    }
+    w.add(" L", fixed<2>(cpu_x(samples[samples.size() - 1].t())), " ", fixed<1>(cpu_y(0)),
+          " Z\"/>\n");
+  }
   const Line lines[] = {{"Inactive", "blue", &v1::ConcurrencySample::inactive},
                         {"Waiting", "red", &v1::ConcurrencySample::waiting},
                         {"Active", "green", &v1::ConcurrencySample::active}};
@@ -514,7 +531,20 @@ void concurrency_svg(Writer& w, const v1::RunTimings& timings) {
           fixed<0>(ly), " h20\"/><text class=\"legend\" x=\"", fixed<0>(lx + 26), "\" y=\"",
           fixed<0>(ly), "\">", lines[i].name, "</text>");
   }
+  if (cpu) {
+    double ly = k_top + 10 + 20 * 3;
+    w.add("<rect fill=\"rgba(250, 119, 0, 0.2)\" x=\"", fixed<0>(lx), "\" y=\"", fixed<0>(ly - 6),
+          "\" width=\"20\" height=\"12\"/><text class=\"legend\" x=\"", fixed<0>(lx + 26),
+          "\" y=\"", fixed<0>(ly), "\">CPU Usage</text>");
+  }
   w.add("\n</svg>\n");
+  // The samples also in the variable cargo's page draws them from, as [seconds, percent] pairs.
+  w.add("<script>const CPU_USAGE = [");
+  for (int i = 0; i < timings.resource_usage_size(); ++i) {
+    const v1::ResourceSample& sample = timings.resource_usage(i);
+    w.add(i == 0 ? "["sv : ",["sv, fixed<3>(sample.t()), ",", fixed<1>(sample.cpu_percent()), "]");
+  }
+  w.add("];</script>\n");
 }
 
 // Cargo's `write_unit_table`.
@@ -662,7 +692,8 @@ void summary_table(Writer& w, const v1::RunTimings& timings) {
 // 385 concurrency samples make 276 KB, 135 KB of it the JSON.
 std::size_t expected_page_size(const v1::RunTimings& timings) {
   return 8192 + k_style.size() + 1300 * static_cast<std::size_t>(timings.units_size()) +
-         100 * static_cast<std::size_t>(timings.concurrency_size());
+         100 * static_cast<std::size_t>(timings.concurrency_size()) +
+         80 * static_cast<std::size_t>(timings.resource_usage_size());
 }
 
 // The report as MessageToJsonString's text (proto field names, compact) in a script element,

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <functional>
@@ -176,6 +177,40 @@ TEST_F(LiveHubTest, ASubscriberSeesTheSnapshotThenEveryChangeOfARunAndItsEnd) {
   EXPECT_EQ(last.run_ended().state(), "completed");
   EXPECT_EQ(last.progress().units_finished(), 4u);
   EXPECT_EQ(hub.stats().runs_active, 0u);
+}
+
+TEST_F(LiveHubTest, ResourceSamplesReachTheProgressOfRunsInProgress) {
+  std::atomic<int> told{0};
+  hub.set_activity_observer([&told] { ++told; });
+  FakeSubscriber sub(hub, 1000);
+  const std::string run = test::replay_run_id(7);
+  auto lines = test::synthetic_run(run, 2, "/ws/demo");
+  commit({lines.begin(), lines.begin() + 5}, run, false);
+  ASSERT_TRUE(sub.wait([](const auto& s) { return count(s, v1::WatchUpdate::kRunStarted) == 1; }));
+  EXPECT_EQ(hub.active_run_ids(), std::vector<std::string>{run});
+  // One ProgressChanged per ten samples (a second at the sampler's rate), with the newest.
+  for (int i = 1; i <= 10; ++i) {
+    hub.on_resource_sample(4.5 * i, uint64_t{1} << 30);
+  }
+  ASSERT_TRUE(sub.wait([](const auto& s) {
+    return std::any_of(s.begin(), s.end(), [](const v1::WatchUpdate& u) {
+      return u.has_progress_changed() && u.progress().has_cpu_percent();
+    });
+  }));
+  size_t with_cpu = 0;
+  for (const auto& u : sub.seen()) {
+    if (u.has_progress_changed() && u.progress().has_cpu_percent()) {
+      ++with_cpu;
+      EXPECT_EQ(u.progress().cpu_percent(), 45.0);
+      EXPECT_EQ(u.progress().mem_used_bytes(), uint64_t{1} << 30);
+    }
+  }
+  EXPECT_EQ(with_cpu, 1u);
+  commit({lines.begin() + 5, lines.end()}, run, true);
+  ASSERT_TRUE(sub.wait([](const auto& s) { return count(s, v1::WatchUpdate::kRunEnded) == 1; }));
+  EXPECT_TRUE(hub.active_run_ids().empty());
+  // Told once, when the hub started following a run while it followed none.
+  EXPECT_EQ(told.load(), 1);
 }
 
 TEST_F(LiveHubTest, ResentEventsTellNothingNew) {
