@@ -66,10 +66,24 @@ answer(grpc::CallbackServerContext* ctx, Response* resp, const char* rpc, Comput
 
 } // namespace
 
+Result<v1::ListSessionsResponse> list_sessions(query::QueryEngine& query,
+                                               export_::TeamExporter* team,
+                                               const v1::ListSessionsRequest& req) {
+  if (!req.team()) {
+    return query.list_sessions(req);
+  }
+  if (team == nullptr) {
+    return unexpected(ErrorCode::failed_precondition,
+                      "team reports need a team ClickHouse: this daemon has no team url (set "
+                      "`[team] url` in config.toml or start it with --team-url)");
+  }
+  return team->sessions(req);
+}
+
 grpc::ServerUnaryReactor* ReportsService::ListSessions(grpc::CallbackServerContext* ctx,
                                                        const v1::ListSessionsRequest* req,
                                                        v1::ListSessionsResponse* resp) {
-  return answer(ctx, resp, "ListSessions", [&] { return m_query.list_sessions(*req); });
+  return answer(ctx, resp, "ListSessions", [&] { return list_sessions(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetSession(grpc::CallbackServerContext* ctx,
@@ -128,6 +142,9 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
     c->set_key(e.key);
     c->set_value(safe_text(e.value));
     c->set_source(to_string(e.source));
+  }
+  if (m_info.team != nullptr) {
+    *resp.mutable_team() = m_info.team->status();
   }
   if (brief) {
     return {};
