@@ -19,6 +19,7 @@ packages=(
   chromium  # tests/integration/html_screenshot_test.cpp opens the HTML timings report
   cargo rustc
   nodejs npm
+  clickhouse-server clickhouse-client  # team export tests (tests/integration/team_export_test.cpp)
 )
 
 missing=()

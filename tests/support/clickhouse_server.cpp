@@ -122,7 +122,9 @@ bool ClickHouseServer::start(std::chrono::seconds timeout, std::string* why) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    ::chdir(m_dir.c_str());
+    if (::chdir(m_dir.c_str()) != 0) {
+      ::_exit(126);
+    }
     ::execl(bin.c_str(), bin.c_str(), config.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
