@@ -284,8 +284,7 @@ int main(int argc, char** argv) {
   ca::query::ReportPrecomputer reports(query, writer);
   query.set_persist([&reports](ca::store::StoredReport r) { reports.store(std::move(r)); });
   writer.set_commit_observer(
-      [&live, &activity, &reports, &team](ca::store::Batch&& b,
-                                          const ca::store::BatchOutcome& o) {
+      [&live, &activity, &reports, &team](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
         activity.touch();
         for (const ca::store::RunFacts& f : b.facts) {
           if (f.ended) {

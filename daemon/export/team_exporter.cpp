@@ -160,9 +160,9 @@ Result<std::vector<nlohmann::json>> json_rows(const std::string& body) {
       nl = body.size();
     }
     if (nl > pos) {
-      auto j = nlohmann::json::parse(body.begin() + static_cast<std::ptrdiff_t>(pos),
-                                     body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr,
-                                     false);
+      auto j =
+          nlohmann::json::parse(body.begin() + static_cast<std::ptrdiff_t>(pos),
+                                body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
       if (j.is_discarded()) {
         return unexpected(ErrorCode::internal, "ClickHouse answered a line that is not JSON");
       }
@@ -363,22 +363,23 @@ Result<size_t> TeamExporter::send_batch() {
     return unexpected(sent.error());
   }
   // Acknowledged: only now do the runs leave the outbox.
-  auto deleted = m_writer
-                     .run_exclusive<bool>([ids](store::Database& db) -> Result<bool> {
-                       store::Transaction tx(db);
-                       if (!tx.ok()) {
-                         return unexpected(tx.begin_error());
-                       }
-                       CA_TRY_ASSIGN(store::Statement * d,
-                                     db.prepare_cached("DELETE FROM team_outbox WHERE run_id = ?1"));
-                       for (const std::string& id : ids) {
-                         auto g = d->bind(id);
-                         CA_TRY(d->run());
-                       }
-                       CA_TRY(tx.commit());
-                       return true;
-                     })
-                     .get();
+  auto deleted =
+      m_writer
+          .run_exclusive<bool>([ids](store::Database& db) -> Result<bool> {
+            store::Transaction tx(db);
+            if (!tx.ok()) {
+              return unexpected(tx.begin_error());
+            }
+            CA_TRY_ASSIGN(store::Statement * d,
+                          db.prepare_cached("DELETE FROM team_outbox WHERE run_id = ?1"));
+            for (const std::string& id : ids) {
+              auto g = d->bind(id);
+              CA_TRY(d->run());
+            }
+            CA_TRY(tx.commit());
+            return true;
+          })
+          .get();
   if (!deleted) {
     // Sent but still queued: they will be sent again, and deduplicated by ClickHouse.
     spdlog::error("team export: cannot dequeue {} sent runs: {}", ids.size(),
@@ -427,15 +428,17 @@ void TeamExporter::run() {
     }
     m_last_error = r.error().message;
     m_last_error_ms = now_ms();
-    auto backoff = std::chrono::milliseconds(250) << std::min<uint32_t>(m_failures - 1, 16);
-    backoff = std::min(backoff, m_options.max_backoff);
+    auto backoff =
+        std::min(std::chrono::milliseconds(250LL << std::min<uint32_t>(m_failures - 1, 16)),
+                 m_options.max_backoff);
     m_cv.wait_for(lock, backoff, [&] { return m_stop; });
   }
 }
 
 Result<v1::ListSessionsResponse> TeamExporter::sessions(const v1::ListSessionsRequest& req) {
   const uint32_t limit = req.limit() == 0 ? 10 : req.limit();
-  std::string where = req.machine().empty() ? "" : " WHERE machine = " + team::sql_quote(req.machine());
+  std::string where =
+      req.machine().empty() ? "" : " WHERE machine = " + team::sql_quote(req.machine());
   CA_TRY_ASSIGN(std::string ids_body,
                 m_client.query(fmt::format("SELECT session_id, min(start_unix_ms) AS first FROM "
                                            "({}){} GROUP BY session_id ORDER BY first DESC, "

@@ -41,12 +41,13 @@ private:
 } // namespace
 
 GrpcServer::GrpcServer(ServerDeps deps)
-    : m_deps(std::move(deps)), m_reports(m_deps.query, m_deps.info.team), m_admin(m_deps.info,
-                                                                m_deps.readers,
-                                                                m_deps.stats,
-                                                                m_deps.request_shutdown,
-                                                                m_deps.writer,
-                                                                m_deps.retention),
+    : m_deps(std::move(deps)), m_reports(m_deps.query, m_deps.info.team),
+      m_admin(m_deps.info,
+              m_deps.readers,
+              m_deps.stats,
+              m_deps.request_shutdown,
+              m_deps.writer,
+              m_deps.retention),
       m_ingest(m_deps.correlator, m_deps.writer, m_deps.stats), m_live(m_deps.live) {}
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::path& runtime_dir,

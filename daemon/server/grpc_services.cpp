@@ -143,11 +143,11 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
     c->set_value(safe_text(e.value));
     c->set_source(to_string(e.source));
   }
-  if (m_info.team != nullptr) {
-    *resp.mutable_team() = m_info.team->status();
-  }
   if (brief) {
     return {};
+  }
+  if (m_info.team != nullptr) {
+    *resp.mutable_team() = m_info.team->status(); // counts the outbox: not for a brief status
   }
   resp.set_db_path(safe_text(m_info.db_path.string()));
   std::error_code ec;

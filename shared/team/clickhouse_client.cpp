@@ -137,12 +137,13 @@ ClickHouseClient::query(std::string_view sql,
 
   asio::io_context io;
   std::optional<Result<std::string>> outcome;
-  auto run = [&]() -> asio::awaitable<Result<std::string>> {
+  // Sets `outcome` unless an exception (a failed connect, read or write, or the timeout) ends it.
+  auto run = [&]() -> asio::awaitable<void> {
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     stream.expires_after(m_timeout);
-    auto endpoints =
-        co_await resolver.async_resolve(m_url.host, std::to_string(m_url.port), asio::use_awaitable);
+    auto endpoints = co_await resolver.async_resolve(m_url.host, std::to_string(m_url.port),
+                                                     asio::use_awaitable);
     co_await stream.async_connect(endpoints, asio::use_awaitable);
     co_await http::async_write(stream, req, asio::use_awaitable);
     beast::flat_buffer buffer;
@@ -153,13 +154,14 @@ ClickHouseClient::query(std::string_view sql,
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     auto& res = parser.get();
     if (res.result() != http::status::ok) {
-      co_return unexpected(ErrorCode::failed_precondition,
+      outcome = unexpected(ErrorCode::failed_precondition,
                            fmt::format("ClickHouse at {} answered {}: {}", m_url.text,
                                        res.result_int(), first_line(res.body())));
+    } else {
+      outcome = std::move(res.body());
     }
-    co_return std::move(res.body());
   };
-  asio::co_spawn(io, run(), [&](std::exception_ptr e, Result<std::string> r) {
+  asio::co_spawn(io, run(), [&](std::exception_ptr e) {
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -170,12 +172,11 @@ ClickHouseClient::query(std::string_view sql,
         outcome = unexpected(ErrorCode::unavailable,
                              fmt::format("cannot reach ClickHouse at {}: {}", m_url.text, why));
       } catch (const std::exception& other) {
-        outcome = unexpected(ErrorCode::unavailable, fmt::format("cannot reach ClickHouse at {}: {}",
-                                                                 m_url.text, other.what()));
+        outcome =
+            unexpected(ErrorCode::unavailable,
+                       fmt::format("cannot reach ClickHouse at {}: {}", m_url.text, other.what()));
       }
-      return;
     }
-    outcome = std::move(r);
   });
   io.run();
   if (!outcome) {

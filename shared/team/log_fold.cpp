@@ -36,12 +36,26 @@ const char* fingerprint_name(v1::FingerprintStatus s) {
   }
 }
 
-// `cargo build --release`: the program's base name and its arguments.
+// `cargo build --release`: the program's base name and its arguments, less the switches that turn
+// build analysis on (the daemon's display_command(), daemon/store/run_reader.cpp, which the
+// client cannot link: the same rule, so that pushed and exported runs read the same).
 std::string command_line(const std::vector<std::string>& argv) {
   std::string out;
   for (size_t i = 0; i < argv.size(); ++i) {
-    std::string a = i == 0 ? std::filesystem::path(argv[0]).filename().string() : argv[i];
-    out += (out.empty() ? "" : " ") + a;
+    std::string_view a = argv[i];
+    if (i == 0) {
+      out = std::filesystem::path(argv[0]).filename().string();
+      continue;
+    }
+    if (a == "-Zbuild-analysis") {
+      continue;
+    }
+    if (a == "--config" && i + 1 < argv.size() && argv[i + 1].rfind("build.analysis.", 0) == 0) {
+      ++i;
+      continue;
+    }
+    out += ' ';
+    out += a;
   }
   return out;
 }
@@ -185,9 +199,9 @@ Result<TeamRun> fold_log_file(const std::filesystem::path& path, uint64_t* skipp
     run.units_finished += u.finish ? 1 : 0;
     unfinished = unfinished || (u.start && !u.finish);
     // A root rebuild: rebuilt, and none of its direct dependencies was (cargo's definition).
-    u.root = rebuilt.count(index) > 0 &&
-             std::none_of(deps[index].begin(), deps[index].end(),
-                          [&](uint32_t d) { return rebuilt.count(d) > 0; });
+    u.root =
+        rebuilt.count(index) > 0 && std::none_of(deps[index].begin(), deps[index].end(),
+                                                 [&](uint32_t d) { return rebuilt.count(d) > 0; });
     run.units.push_back(u);
   }
   if (run.state.empty()) {

@@ -111,8 +111,8 @@ Result<void> init_schema(const ClickHouseClient& ch, const std::string& cluster)
   return {};
 }
 
-Result<void> send_runs(const ClickHouseClient& ch, std::span<const TeamRun> runs,
-                       int64_t exported_ms) {
+Result<void>
+send_runs(const ClickHouseClient& ch, std::span<const TeamRun> runs, int64_t exported_ms) {
   if (runs.empty()) {
     return {};
   }

@@ -90,8 +90,8 @@ struct TeamRun {
 // Sends `runs` (units first, then the runs, each as one INSERT ... FORMAT JSONEachRow) with
 // `exported_ms` as their version. All or nothing from our side: on any error the caller resends
 // them all, which the tables dedupe.
-Result<void> send_runs(const ClickHouseClient& ch, std::span<const TeamRun> runs,
-                       int64_t exported_ms);
+Result<void>
+send_runs(const ClickHouseClient& ch, std::span<const TeamRun> runs, int64_t exported_ms);
 
 // The host name (gethostname), "" if unknown.
 std::string local_host_name();

@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto t2 = Clock::now();
-  auto push = ca::test::run_client(
-      dir / "none", {"--no-spawn", "team", "push", "--url", push_url, "--machine", "ci", logs.string()});
+  auto push = ca::test::run_client(dir / "none", {"--no-spawn", "team", "push", "--url", push_url,
+                                                  "--machine", "ci", logs.string()});
   double push_secs = std::chrono::duration<double>(Clock::now() - t2).count();
   if (push.exit_code != 0) {
     std::fprintf(stderr, "team push: %s\n", push.err.c_str());

@@ -161,10 +161,10 @@ TEST_F(TeamExport, CorpusRunsArriveWithTheirUnitsAndTheTeamReportMatchesTheLocal
             0);
   EXPECT_GT(ch_number(*m_ch, "SELECT count() FROM ca_units FINAL WHERE finish_secs > 0"), 0);
 
-  auto local = client_json(daemon, {"report", "sessions", "--all", "--limit", "100", "--format",
-                                    "json"});
-  auto remote = client_json(daemon, {"report", "sessions", "--team", "--limit", "100", "--format",
-                                     "json"});
+  auto local =
+      client_json(daemon, {"report", "sessions", "--all", "--limit", "100", "--format", "json"});
+  auto remote =
+      client_json(daemon, {"report", "sessions", "--team", "--limit", "100", "--format", "json"});
   EXPECT_EQ(session_run_ids(remote), session_run_ids(local));
   ASSERT_EQ(remote["sessions"].size(), local["sessions"].size());
   // Same order (newest first) and same summaries, plus the machine.
@@ -181,8 +181,8 @@ TEST_F(TeamExport, CorpusRunsArriveWithTheirUnitsAndTheTeamReportMatchesTheLocal
   auto human = daemon.client({"report", "sessions", "--team", "--machine", "laptop-1"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("machine:   laptop-1"), std::string::npos) << human.out;
-  auto other = client_json(daemon, {"report", "sessions", "--team", "--machine", "nobody",
-                                    "--format", "json"});
+  auto other = client_json(
+      daemon, {"report", "sessions", "--team", "--machine", "nobody", "--format", "json"});
   EXPECT_EQ(other["sessions"].size(), 0u) << other.dump();
 }
 
@@ -262,8 +262,8 @@ TEST_F(TeamExport, PushSendsLogsWithoutADaemonAndAgainWithoutDuplicates) {
   wait_for_export(daemon, k_corpus_a_runs);
   EXPECT_EQ(local_units(daemon), units);
   expect_exactly_once(*m_ch, k_corpus_a_runs, units);
-  auto ci = client_json(daemon, {"report", "sessions", "--team", "--limit", "100", "--format",
-                                 "json"});
+  auto ci =
+      client_json(daemon, {"report", "sessions", "--team", "--limit", "100", "--format", "json"});
   EXPECT_EQ(session_run_ids(ci).size(), k_corpus_a_runs);
 }
 
@@ -311,8 +311,8 @@ TEST_F(TeamCluster, TwoShardsBehindDistributedTablesHoldBothMachinesRuns) {
   ASSERT_TRUE(shard1.start(std::chrono::seconds(30), &why)) << why;
   ASSERT_TRUE(shard2.start(std::chrono::seconds(30), &why)) << why;
   for (const auto* s : {&shard1, &shard2}) {
-    auto init = run_client(dir / "none", {"--no-spawn", "team", "init", "--url", s->url(),
-                                          "--cluster", "ca_test"});
+    auto init = run_client(
+        dir / "none", {"--no-spawn", "team", "init", "--url", s->url(), "--cluster", "ca_test"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     EXPECT_NE(init.out.find("distributed over cluster ca_test"), std::string::npos) << init.out;
   }
@@ -335,12 +335,12 @@ TEST_F(TeamCluster, TwoShardsBehindDistributedTablesHoldBothMachinesRuns) {
   ASSERT_EQ(both.size(), k_corpus_a_runs + 1);
   // Either machine's team report is the sum of both local ones, whichever shard holds a run.
   for (const auto* d : {&m1, &m2}) {
-    auto team = client_json(*d, {"report", "sessions", "--team", "--limit", "100", "--format",
-                                 "json"});
+    auto team =
+        client_json(*d, {"report", "sessions", "--team", "--limit", "100", "--format", "json"});
     EXPECT_EQ(session_run_ids(team), both);
   }
-  auto only2 = client_json(m1, {"report", "sessions", "--team", "--machine", "m2", "--format",
-                                "json"});
+  auto only2 =
+      client_json(m1, {"report", "sessions", "--team", "--machine", "m2", "--format", "json"});
   EXPECT_EQ(session_run_ids(only2), local2);
   // The rows are spread over the shards, each run on one of them.
   const int64_t on1 = ch_number(shard1, "SELECT count() FROM ca_runs_local FINAL");
@@ -360,8 +360,8 @@ TEST(TeamReports, WithoutATeamUrlTheTeamReportSaysHowToConfigureOne) {
                        "with --team-url)"),
             std::string::npos)
       << r.err;
-  auto bad = run_client(dir / "none", {"--no-spawn", "team", "push", "--url", "https://x:1",
-                                       dir.path().string()});
+  auto bad = run_client(
+      dir / "none", {"--no-spawn", "team", "push", "--url", "https://x:1", dir.path().string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad ClickHouse url `https://x:1`: only http://host:port is supported"),
             std::string::npos)

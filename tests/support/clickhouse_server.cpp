@@ -50,9 +50,10 @@ uint16_t free_port() {
 
 ClickHouseServer::ClickHouseServer(std::filesystem::path dir,
                                    std::vector<uint16_t> cluster_tcp_ports,
-                                   uint16_t tcp_port)
+                                   uint16_t fixed_tcp_port)
     : m_dir(std::move(dir)), m_cluster(std::move(cluster_tcp_ports)), m_http_port(free_port()),
-      m_tcp_port(tcp_port != 0 ? tcp_port : free_port()), m_interserver_port(free_port()) {
+      m_tcp_port(fixed_tcp_port != 0 ? fixed_tcp_port : free_port()),
+      m_interserver_port(free_port()) {
   std::filesystem::create_directories(m_dir);
 }
 
@@ -70,8 +71,8 @@ void ClickHouseServer::write_config() const {
   if (!m_cluster.empty()) {
     cluster = "<remote_servers><ca_test>";
     for (uint16_t p : m_cluster) {
-      cluster += fmt::format(
-          "<shard><replica><host>127.0.0.1</host><port>{}</port></replica></shard>", p);
+      cluster +=
+          fmt::format("<shard><replica><host>127.0.0.1</host><port>{}</port></replica></shard>", p);
     }
     cluster += "</ca_test></remote_servers>";
   }

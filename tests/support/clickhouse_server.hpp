@@ -22,10 +22,11 @@ uint16_t free_port();
 class ClickHouseServer {
 public:
   // A server whose files live in `dir` (created). `cluster_tcp_ports`: if not empty, the config
-  // names a cluster `ca_test` with one shard per port (127.0.0.1), for Distributed tables.
+  // names a cluster `ca_test` with one shard per port (127.0.0.1), for Distributed tables;
+  // `fixed_tcp_port` (0: a free one) is this server's TCP port, when it is one of them.
   explicit ClickHouseServer(std::filesystem::path dir,
                             std::vector<uint16_t> cluster_tcp_ports = {},
-                            uint16_t tcp_port = 0);
+                            uint16_t fixed_tcp_port = 0);
   ~ClickHouseServer(); // stop()s
   ClickHouseServer(const ClickHouseServer&) = delete;
   ClickHouseServer& operator=(const ClickHouseServer&) = delete;

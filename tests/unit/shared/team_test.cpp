@@ -49,14 +49,16 @@ TEST(ClickHouseSql, QuotesAndUrlEncoding) {
 }
 
 TEST(LogFold, ACorpusRunBecomesItsSummaryAndUnits) {
-  auto run = fold_log_file(
-      test::fixture_path("corpus/A/logs/20261123T062733765Z-28b99174ef2c2ad6.jsonl"));
+  auto run =
+      fold_log_file(test::fixture_path("corpus/A/logs/20261123T062733765Z-28b99174ef2c2ad6.jsonl"));
   ASSERT_TRUE(run) << run.error().message;
   EXPECT_EQ(run->run_id, "20261123T062733765Z-28b99174ef2c2ad6");
   EXPECT_EQ(run->session_id, run->run_id);
   EXPECT_EQ(run->state, "completed");
   EXPECT_EQ(run->start_unix_ms, 1795415253765);
   EXPECT_EQ(run->workspace_root, "/tmp/corpus/wsA");
+  EXPECT_EQ(run->command_line.rfind("cargo ", 0), 0u) << run->command_line;
+  EXPECT_EQ(run->command_line.find("analysis"), std::string::npos) << run->command_line;
   EXPECT_EQ(run->units.size(), run->units_total);
   EXPECT_GT(run->units_dirty, 0u);
   size_t dirty_with_cause = 0;

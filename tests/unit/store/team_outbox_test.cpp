@@ -24,8 +24,8 @@ void add_run(Database& db, const std::string& id) {
 }
 
 void end_run(Database& db, const std::string& id) {
-  auto r = db.exec("UPDATE runs SET state = 'completed', end_unix_ms = 2 WHERE run_id = '" + id +
-                   "'");
+  auto r =
+      db.exec("UPDATE runs SET state = 'completed', end_unix_ms = 2 WHERE run_id = '" + id + "'");
   ASSERT_TRUE(r) << r.error().message;
 }
 
