@@ -20,7 +20,7 @@ namespace ca::test {
 
 std::string clickhouse_server_binary() {
   if (const char* env = std::getenv("CA_CLICKHOUSE_SERVER"); env != nullptr && *env != '\0') {
-    return env;
+    return ::access(env, X_OK) == 0 ? env : "";
   }
   for (const char* p : {"/usr/bin/clickhouse-server", "/usr/sbin/clickhouse-server"}) {
     if (::access(p, X_OK) == 0) {

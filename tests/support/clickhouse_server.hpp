@@ -13,7 +13,8 @@
 
 namespace ca::test {
 
-// The path of clickhouse-server ($CA_CLICKHOUSE_SERVER, else /usr/bin or /usr/sbin), "" if none.
+// The path of clickhouse-server ($CA_CLICKHOUSE_SERVER if set, else /usr/bin or /usr/sbin), ""
+// if that is not an executable.
 std::string clickhouse_server_binary();
 
 // A free TCP port on 127.0.0.1 (bound and released: good enough for a test).
