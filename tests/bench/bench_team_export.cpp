@@ -109,21 +109,37 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "clickhouse-server did not start again: %s\n", why.c_str());
     return 1;
   }
+  // The drain: from the server's answer to an empty outbox. It begins with the exporter's
+  // back-off (its next attempt after the failures of the outage); the send rate is measured from
+  // the first acknowledged batch on.
   auto t1 = Clock::now();
+  auto first = t1;
+  uint64_t first_sent = 0;
   nlohmann::json team;
   while (Clock::now() - t1 < std::chrono::minutes(10)) {
     team = team_status(daemon);
+    if (first_sent == 0 && u64(team, "runs_sent") > 0) {
+      first = Clock::now();
+      first_sent = u64(team, "runs_sent");
+    }
     if (u64(team, "backlog") == 0 && u64(team, "runs_sent") >= runs) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  double drain = std::chrono::duration<double>(Clock::now() - t1).count();
+  auto end = Clock::now();
+  const double drain = std::chrono::duration<double>(end - t1).count();
+  const double wait = std::chrono::duration<double>(first - t1).count();
+  const double sending = std::chrono::duration<double>(end - first).count();
+  const uint64_t sent = u64(team, "runs_sent");
   const uint64_t units = u64(team, "units_sent");
-  std::printf("daemon drain: %llu runs, %llu units in %.2f s after the server answered: "
-              "%.0f runs/s, %.0f units/s\n",
-              static_cast<unsigned long long>(u64(team, "runs_sent")),
-              static_cast<unsigned long long>(units), drain, runs / drain, units / drain);
+  const double units_per_run = sent == 0 ? 0 : static_cast<double>(units) / sent;
+  const double rate = sending > 0 ? (sent - first_sent) / sending : 0;
+  std::printf("daemon drain: %llu runs, %llu units in %.2f s after the server answered "
+              "(%.2f s of it the back-off's wait for the next attempt); sending: %.0f runs/s, "
+              "%.0f units/s\n",
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(units), drain,
+              wait, rate, rate * units_per_run);
 
   // `team push` into a database of its own, so that its rows are all new too.
   ca::team::ClickHouseClient client(*ca::team::parse_clickhouse_url(ch.url()));
