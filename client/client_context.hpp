@@ -61,6 +61,7 @@ void add_ingest_command(CLI::App& app, ClientContext& ctx);
 void add_recover_command(CLI::App& app, ClientContext& ctx);
 void add_report_command(CLI::App& app, ClientContext& ctx);
 void add_status_command(CLI::App& app, ClientContext& ctx);
+void add_team_command(CLI::App& app, ClientContext& ctx);
 void add_stop_command(CLI::App& app, ClientContext& ctx);
 void add_watch_command(CLI::App& app, ClientContext& ctx);
 

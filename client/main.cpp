@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   ca::client::add_report_command(app, ctx);
   ca::client::add_status_command(app, ctx);
   ca::client::add_stop_command(app, ctx);
+  ca::client::add_team_command(app, ctx);
   ca::client::add_watch_command(app, ctx);
 
   try {

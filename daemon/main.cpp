@@ -5,6 +5,7 @@
 // 2 on a usage error (a bad flag, or a bad key or value in the configuration file).
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/correlate/proc_reader.hpp"
+#include "daemon/export/team_exporter.hpp"
 #include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/fd_budget.hpp"
 #include "daemon/ingest/log_watcher.hpp"
@@ -193,6 +194,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-db-mb", cfg.max_db_mb,
                  "delete the oldest sessions while the database holds more than N MiB "
                  "(default 2048; 0: no limit)");
+  app.add_option("--team-url", cfg.team_url,
+                 "export ended runs to this ClickHouse (http://host:8123[/?database=D]); see "
+                 "README for what is sent");
+  app.add_option("--team-machine", cfg.team_machine,
+                 "this machine's label in the team tables (default: the host name)");
   app.add_option("--config", config_flag,
                  "configuration file (default: $CARGO_ANALYSIS_CONFIG, "
                  "$XDG_CONFIG_HOME/cargo-analysis/config.toml, ~/.config/cargo-analysis/...)");
@@ -277,6 +283,26 @@ int main(int argc, char** argv) {
   retention.max_sessions = cfg.keep_sessions;
   retention.max_bytes = ca::store::mib_to_bytes(cfg.max_db_mb);
   ca::store::ReaderPool readers(db_path);
+  // 4b. Team export (only if a url is configured): ended runs go through the outbox to
+  // ClickHouse. Without a url, queueing is switched off (runs queued before stay queued).
+  std::unique_ptr<ca::export_::TeamExporter> team;
+  if (!cfg.team_url.empty()) {
+    auto url = ca::team::parse_clickhouse_url(cfg.team_url);
+    if (!url) {
+      std::fprintf(stderr, "%s: error: team.url: %s\n", k_program, url.error().message.c_str());
+      return 2;
+    }
+    ca::export_::TeamExporter::Options options;
+    options.url = std::move(*url);
+    options.machine = cfg.team_machine;
+    options.db_path = db_path;
+    team = std::make_unique<ca::export_::TeamExporter>(std::move(options), readers, writer);
+    if (auto r = team->start(); !r) {
+      die("team export: " + r.error().message);
+    }
+  } else if (auto r = ca::export_::disable_team_export(writer); !r) {
+    die("team export: " + r.error().message);
+  }
   ca::query::QueryEngine query(readers);
   // The live view (Live.Watch) learns of every commit; set before any source submits.
   ca::server::LiveHub live(readers);
@@ -293,13 +319,16 @@ int main(int argc, char** argv) {
   ca::server::ResourceSampler sampler(io, live, writer,
                                       ca::process_env(k_sampling_env).value_or("1") != "0");
   live.set_activity_observer([&sampler] { sampler.runs_became_active(); });
-  writer.set_commit_observer([&live, &activity, &reports,
-                              &sampler](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
+  writer.set_commit_observer([&live, &activity, &reports, &sampler,
+                              &team](ca::store::Batch&& b, const ca::store::BatchOutcome& o) {
     activity.touch();
     for (const ca::store::RunFacts& f : b.facts) {
       if (f.ended) {
         reports.run_ended(f.run_id);
         sampler.run_ended(f.run_id);
+        if (team) {
+          team->notify();
+        }
       }
     }
     live.on_commit(std::move(b), o);
@@ -362,7 +391,7 @@ int main(int argc, char** argv) {
                 auto r = reports.stats();
                 return {r.pending, r.computed};
               },
-              setup},
+              setup, team.get()},
           [&] { shutdown.request("Admin.Shutdown"); }, live, activity, retention});
   if (!server) {
     die(server.error().message);
@@ -466,6 +495,9 @@ int main(int argc, char** argv) {
                  st.samples, st.chunks_stored, st.bytes_stored);
   }
   reports.stop(); // before the writer: the reports it computed still commit
+  if (team) {
+    team->stop(); // before the writer: it dequeues through it
+  }
   writer.stop();
   live.stop(); // its thread calls the sampler, which is destroyed first (declared later)
   ::unlink(ca::ingest_socket_path(runtime).c_str());

@@ -21,6 +21,7 @@ packages=(
   libpng-dev  # tests/e2e/resources_e2e_test.cpp reads the CPU graph's pixels in a screenshot
   cargo rustc
   nodejs npm
+  clickhouse-server clickhouse-client  # team export tests (tests/integration/team_export_test.cpp)
 )
 
 missing=()

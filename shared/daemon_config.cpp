@@ -45,8 +45,8 @@ const Key k_keys[] = {
     {"retention", "keep_days", "--keep-days", &DaemonConfig::keep_days},
     {"retention", "keep_sessions", "--keep-sessions", &DaemonConfig::keep_sessions},
     {"retention", "max_db_mb", "--max-db-mb", &DaemonConfig::max_db_mb},
-    {"team", "url", "", &DaemonConfig::team_url},
-    {"team", "machine", "", &DaemonConfig::team_machine},
+    {"team", "url", "--team-url", &DaemonConfig::team_url},
+    {"team", "machine", "--team-machine", &DaemonConfig::team_machine},
 };
 constexpr size_t k_key_count = std::size(k_keys);
 

@@ -18,9 +18,9 @@
 //   keep_days = 90            # 0 turns a limit off
 //   keep_sessions = 100000
 //   max_db_mb = 2048
-//   [team]                    # reserved: accepted and shown, not used yet
-//   url = "https://clickhouse.example:8443"
-//   machine = "ci-runner-7"
+//   [team]                    # team export to ClickHouse (daemon/export/team_exporter.hpp)
+//   url = "http://clickhouse.example:8123"   # unset: nothing leaves the machine
+//   machine = "ci-runner-7"   # this machine's label in the team tables (default: host name)
 //
 // An unknown key, a value of the wrong type or a TOML syntax error is an invalid_argument
 // error whose message starts `<file>:<line>:` and names the key. The client reads the same file
@@ -58,7 +58,7 @@ struct DaemonConfig {
   uint32_t keep_days = 90;
   uint64_t keep_sessions = 100000;
   uint64_t max_db_mb = 2048;
-  // [team]: reserved for team export; stored and shown only.
+  // [team]: team export to ClickHouse (--team-url, --team-machine); no url: no export.
   std::string team_url;
   std::string team_machine;
 };

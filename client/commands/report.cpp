@@ -251,6 +251,8 @@ struct SessionsOptions {
   std::string workspace;
   uint32_t limit = 10;
   std::string format = "human";
+  bool team = false;
+  std::string machine;
 };
 
 void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
@@ -262,6 +264,8 @@ void run_sessions(ClientContext& ctx, const SessionsOptions& o) {
   if (!o.range.apply(ctx, req)) {
     return;
   }
+  req.set_team(o.team);
+  req.set_machine(o.machine);
   auto r = call<v1::ListSessionsResponse>(ctx, methods::k_list_sessions, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -631,6 +635,11 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
   sessions->range.add_to(s);
   s->add_option("--format", sessions->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
+  auto* team = s->add_flag("--team", sessions->team,
+                           "every machine's sessions, from the team's ClickHouse (through the "
+                           "daemon's [team] url)");
+  s->add_option("--machine", sessions->machine, "with --team: only this machine label")
+      ->needs(team);
   s->callback([&ctx, sessions] { run_sessions(ctx, *sessions); });
 
   auto rebuilds = std::make_shared<RebuildsOptions>();

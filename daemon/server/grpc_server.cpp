@@ -41,12 +41,13 @@ private:
 } // namespace
 
 GrpcServer::GrpcServer(ServerDeps deps)
-    : m_deps(std::move(deps)), m_reports(m_deps.query), m_admin(m_deps.info,
-                                                                m_deps.readers,
-                                                                m_deps.stats,
-                                                                m_deps.request_shutdown,
-                                                                m_deps.writer,
-                                                                m_deps.retention),
+    : m_deps(std::move(deps)), m_reports(m_deps.query, m_deps.info.team),
+      m_admin(m_deps.info,
+              m_deps.readers,
+              m_deps.stats,
+              m_deps.request_shutdown,
+              m_deps.writer,
+              m_deps.retention),
       m_ingest(m_deps.correlator, m_deps.writer, m_deps.stats), m_live(m_deps.live) {}
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::path& runtime_dir,
@@ -90,7 +91,8 @@ LocalCallTable GrpcServer::local_calls() {
   LocalCallTable t;
   auto& q = m_deps.query;
   t.add<v1::ListSessionsRequest, v1::ListSessionsResponse>(
-      methods::k_list_sessions, [&q](const auto& r) { return q.list_sessions(r); });
+      methods::k_list_sessions,
+      [&q, team = m_deps.info.team](const auto& r) { return list_sessions(q, team, r); });
   t.add<v1::GetSessionRequest, v1::Session>(methods::k_get_session,
                                             [&q](const auto& r) { return q.get_session(r); });
   t.add<v1::GetRebuildsRequest, v1::GetRebuildsResponse>(

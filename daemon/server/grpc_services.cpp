@@ -69,10 +69,24 @@ answer(grpc::CallbackServerContext* ctx, Response* resp, const char* rpc, Comput
 
 } // namespace
 
+Result<v1::ListSessionsResponse> list_sessions(query::QueryEngine& query,
+                                               export_::TeamExporter* team,
+                                               const v1::ListSessionsRequest& req) {
+  if (!req.team()) {
+    return query.list_sessions(req);
+  }
+  if (team == nullptr) {
+    return unexpected(ErrorCode::failed_precondition,
+                      "team reports need a team ClickHouse: this daemon has no team url (set "
+                      "`[team] url` in config.toml or start it with --team-url)");
+  }
+  return team->sessions(req);
+}
+
 grpc::ServerUnaryReactor* ReportsService::ListSessions(grpc::CallbackServerContext* ctx,
                                                        const v1::ListSessionsRequest* req,
                                                        v1::ListSessionsResponse* resp) {
-  return answer(ctx, resp, "ListSessions", [&] { return m_query.list_sessions(*req); });
+  return answer(ctx, resp, "ListSessions", [&] { return list_sessions(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetSession(grpc::CallbackServerContext* ctx,
@@ -134,6 +148,9 @@ Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
   }
   if (brief) {
     return {};
+  }
+  if (m_info.team != nullptr) {
+    *resp.mutable_team() = m_info.team->status(); // counts the outbox: not for a brief status
   }
   resp.set_db_path(safe_text(m_info.db_path.string()));
   std::error_code ec;

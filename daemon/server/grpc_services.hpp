@@ -5,6 +5,7 @@
 #include "cargo_analysis/v1/service.grpc.pb.h"
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/ingest/log_watcher.hpp"
+#include "daemon/export/team_exporter.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
 #include "daemon/store/retention.hpp"
@@ -28,9 +29,17 @@ namespace ca::server {
 // The one mapping from our error codes to gRPC's.
 grpc::Status to_status(const Error& error);
 
+// ListSessions, over gRPC and the local socket alike: the local history, or with `team` the
+// team's ClickHouse through `team` (failed_precondition if no team url is configured).
+Result<cargo_analysis::v1::ListSessionsResponse>
+list_sessions(query::QueryEngine& query,
+              export_::TeamExporter* team,
+              const cargo_analysis::v1::ListSessionsRequest& req);
+
 class ReportsService final : public cargo_analysis::v1::Reports::CallbackService {
 public:
-  explicit ReportsService(query::QueryEngine& query) : m_query(query) {}
+  explicit ReportsService(query::QueryEngine& query, export_::TeamExporter* team = nullptr)
+      : m_query(query), m_team(team) {}
 
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* ctx,
                                          const cargo_analysis::v1::ListSessionsRequest* req,
@@ -60,6 +69,7 @@ public:
 
 private:
   query::QueryEngine& m_query;
+  export_::TeamExporter* m_team; // null: no team url configured
 };
 
 // Who the daemon is and how it was configured, for Admin.Status.
@@ -83,6 +93,8 @@ struct DaemonInfo {
   std::function<ingest::WatcherProgress()> backfill_progress;
   std::function<std::pair<uint64_t, uint64_t>()> reports_progress; // (pending, computed)
   DaemonSetup setup;
+  // Team export (null: no team url configured): `status` shows its backlog and last error.
+  export_::TeamExporter* team = nullptr;
 };
 
 class AdminService final : public cargo_analysis::v1::Admin::CallbackService {

@@ -312,6 +312,30 @@ CREATE TABLE run_samples (
   PRIMARY KEY (run, chunk)
 ) WITHOUT ROWID;
 )sql"},
+    // Team export (daemon/export/team_exporter.hpp): the outbox of ended runs not yet
+    // acknowledged by ClickHouse. A run is queued by a trigger in the very transaction that ends
+    // it (its `end_unix_ms` set), so no crash can lose one between the end and the queueing; and
+    // only while `team_export` has its row, i.e. while a team url is configured (the daemon adds
+    // or removes the row at start). A run ended again (an exit code learned later) is queued
+    // again; ClickHouse keeps its newest row.
+    {7, R"sql(
+CREATE TABLE team_export (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  since_ms   INTEGER NOT NULL          -- when export was switched on
+);
+CREATE TABLE team_outbox (
+  run_id     TEXT PRIMARY KEY,
+  queued_ms  INTEGER NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0,  -- failed sends so far
+  last_error TEXT
+) WITHOUT ROWID;
+CREATE TRIGGER team_outbox_on_end AFTER UPDATE OF end_unix_ms ON runs
+  WHEN NEW.end_unix_ms IS NOT NULL AND EXISTS (SELECT 1 FROM team_export)
+BEGIN
+  INSERT OR REPLACE INTO team_outbox(run_id, queued_ms)
+    VALUES (NEW.run_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+)sql"},
 };
 
 } // namespace

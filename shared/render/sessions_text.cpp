@@ -46,6 +46,10 @@ void render_run(std::string& out, const v1::RunSummary& r, const Style& st, bool
   out +=
       fmt::format("{}workspace: {}\n", pad, r.workspace_root().empty() ? "?" : r.workspace_root());
   out += fmt::format("{}profile:   {}\n", pad, r.profile().empty() ? "?" : r.profile());
+  if (!r.machine().empty()) { // a team report: which machine built it
+    out += fmt::format("{}machine:   {}{}\n", pad, r.machine(),
+                       r.host().empty() || r.host() == r.machine() ? "" : " (" + r.host() + ")");
+  }
   out += fmt::format("{}units:     {} new, {} dirty, {} fresh ({} in all)\n", pad, r.units_new(),
                      r.units_dirty(), r.units_fresh(), r.units_total());
   if (!r.parent_run_id().empty()) {
@@ -159,6 +163,17 @@ std::string render_status(const v1::StatusResponse& s, std::string_view client_v
                        src.lines_accepted(), src.lines_rejected(), src.producers_disconnected());
     if (!src.last_error().empty()) {
       out += fmt::format("  last error: {}\n", src.last_error());
+    }
+  }
+  if (s.has_team()) {
+    const auto& t = s.team();
+    out += fmt::format("team:       {} as `{}`: {} runs waiting, {} runs ({} units) sent since "
+                       "start{}\n",
+                       t.url(), t.machine(), t.backlog(), t.runs_sent(), t.units_sent(),
+                       t.last_success_time().empty() ? "" : ", last at " + t.last_success_time());
+    if (!t.last_error().empty()) {
+      out += fmt::format("  last error ({}, {} failed attempts in a row): {}\n",
+                         t.last_error_time(), t.consecutive_failures(), t.last_error());
     }
   }
   if (!s.config_file().empty()) {
