@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -23,6 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort(); // what we encode must decode
   }
   if (round.SerializeAsString() != event.SerializeAsString()) {
+    std::fprintf(stderr, "decoded:\n%s\nread back:\n%s\n", event.DebugString().c_str(),
+                 round.DebugString().c_str());
     std::abort(); // and be the same event
   }
   return 0;

@@ -581,6 +581,10 @@ TEST(EventDecoder, TrailingCarriageReturnIsTolerated) {
   const auto event = decode_ok(line + "\r");
   ASSERT_TRUE(event.has_unit_started());
   EXPECT_EQ(event.raw(), line);
+  // Several (found by tests/fuzz/fuzz_event_decoder.cpp): all go, so `raw` decodes to itself.
+  const auto again = decode_ok(line + "\r\r\r");
+  EXPECT_EQ(again.raw(), line);
+  EXPECT_EQ(decode_ok(again.raw()).SerializeAsString(), again.SerializeAsString());
 }
 
 TEST(EventDecoder, ReusesItsBuffersAcrossLinesOfAnySize) {
