@@ -350,75 +350,121 @@ namespace {
 
 struct BadCodePoint {
   size_t line;
-  char32_t code_point;
+  std::string why;
 };
 
-// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() when it meets some non-ASCII code
-// points where whitespace may stand (is_non_ascii_horizontal_whitespace: U+00A1..U+0499,
-// U+2C6E..U+3067, U+FB26..U+FEFE fall through its table); found by tests/fuzz/fuzz_config.cpp.
-// That is undefined behaviour in a release build. TOML allows non-ASCII text only in strings
-// and comments (bare keys are ASCII), so a file with any outside them is refused here, naming
-// the line, before toml++ sees it. Returns the first such code point and its line.
-std::optional<BadCodePoint> find_code_point_toml_cannot_take(std::string_view text) {
+// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() when its whitespace check meets some
+// non-ASCII code points (is_non_ascii_horizontal_whitespace: U+00A1..U+0499, U+2C6E..U+3067 and
+// U+FB26..U+FEFE fall through its table), which it does outside strings, after a backslash in
+// a string, and on paths of its error handling; found by tests/fuzz/fuzz_config.cpp. That is
+// undefined behaviour in a release build. So toml++ is given ASCII only, with the same meaning:
+// non-ASCII text in a "basic string" becomes \uXXXX escapes, in a comment spaces. Anywhere
+// else (outside strings, where TOML allows none, or in a 'literal string', which has no escapes)
+// it is refused with the line. Lines are kept, so toml++'s errors name the right one.
+std::variant<std::string, BadCodePoint> ascii_for_toml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
   size_t line = 1;
   size_t i = 0;
   const size_t n = text.size();
+  std::optional<BadCodePoint> bad;
   auto starts = [&](std::string_view token) { return text.substr(i, token.size()) == token; };
-  // Skips to just past `close` (honouring backslash escapes if `escapes`), counting lines; a
-  // single-line string also ends at a newline (toml++ then reports it).
-  auto skip_to = [&](std::string_view close, bool escapes, bool single_line) {
+  // The code point of the UTF-8 sequence at `i` and its length; nullopt if not valid UTF-8.
+  auto decode = [&]() -> std::optional<std::pair<char32_t, size_t>> {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    size_t len = lead >= 0xF8 ? 0 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+    if (len == 0 || i + len > n) {
+      return std::nullopt;
+    }
+    char32_t cp = lead & (0x7Fu >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if ((b & 0xC0) != 0x80) {
+        return std::nullopt;
+      }
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    const char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return std::nullopt;
+    }
+    return std::pair{cp, len};
+  };
+  auto refuse = [&](std::string why) {
+    bad = BadCodePoint{line, std::move(why)};
+    i = n;
+  };
+  // Copies a non-ASCII sequence as an escape (in a basic string) or refuses it.
+  auto non_ascii = [&](bool escape, const char* where) {
+    auto d = decode();
+    if (!d) {
+      return refuse("bytes that are not UTF-8");
+    }
+    if (!escape) {
+      return refuse(
+          fmt::format("unexpected character U+{:04X} {}", static_cast<uint32_t>(d->first), where));
+    }
+    out += d->first <= 0xFFFF ? fmt::format("\\u{:04X}", static_cast<uint32_t>(d->first))
+                              : fmt::format("\\U{:08X}", static_cast<uint32_t>(d->first));
+    i += d->second;
+  };
+  // Copies a string's body up to and with `close`; a single-line one also ends at a newline
+  // (toml++ then reports it).
+  auto string_body = [&](std::string_view close, bool basic, bool single_line) {
     while (i < n && !starts(close)) {
-      if (text[i] == '\n') {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '\n') {
         if (single_line) {
           return;
         }
         ++line;
       }
-      i += (escapes && text[i] == '\\' && i + 1 < n && text[i + 1] != '\n') ? 2 : 1;
-    }
-    i = std::min(n, i + close.size());
-  };
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      ++line;
-      ++i;
-    } else if (c == '#') {
-      while (i < n && text[i] != '\n') {
-        ++i;
-      }
-    } else if (starts(R"(""")")) {
-      i += 3;
-      skip_to(R"(""")", true, false);
-    } else if (starts("'''")) {
-      i += 3;
-      skip_to("'''", false, false);
-    } else if (c == '"') {
-      ++i;
-      skip_to("\"", true, true);
-    } else if (c == '\'') {
-      ++i;
-      skip_to("'", false, true);
-    } else if (c >= 0x80) {
-      // One UTF-8 sequence, decoded leniently: only the code point's value matters here.
-      char32_t cp = c;
-      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-      if (len > 1 && i + len <= n) {
-        cp = c & (0x7Fu >> len);
-        for (size_t k = 1; k < len; ++k) {
-          cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
-        }
-      }
-      if (cp == 0xFEFF && i == 0) { // a byte order mark
-        i += len;
+      if (c >= 0x80) {
+        non_ascii(basic, "in a 'literal string' (write it in a \"basic string\")");
         continue;
       }
-      return BadCodePoint{line, cp};
+      out += static_cast<char>(c);
+      ++i;
+      if (basic && c == '\\' && i < n && static_cast<unsigned char>(text[i]) < 0x80) {
+        line += text[i] == '\n' ? 1 : 0;
+        out += text[i++]; // an escaped character: never the closing quote
+      }
+    }
+    out += text.substr(i, close.size());
+    i = std::min(n, i + close.size());
+  };
+  while (i < n && !bad) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '#') {
+      while (i < n && text[i] != '\n') {
+        out += static_cast<unsigned char>(text[i]) >= 0x80 ? ' ' : text[i];
+        ++i;
+      }
+    } else if (starts(R"(""")") || starts("'''")) {
+      const bool basic = c == '"';
+      out += text.substr(i, 3);
+      i += 3;
+      string_body(text.substr(i - 3, 3), basic, false);
+    } else if (c == '"' || c == '\'') {
+      out += static_cast<char>(c);
+      ++i;
+      string_body(c == '"' ? "\"" : "'", c == '"', true);
+    } else if (c >= 0x80) {
+      if (i == 0 && starts("\xef\xbb\xbf")) { // a byte order mark
+        i += 3;
+        continue;
+      }
+      non_ascii(false, "outside a string or comment");
     } else {
+      line += c == '\n' ? 1 : 0;
+      out += static_cast<char>(c);
       ++i;
     }
   }
-  return std::nullopt;
+  if (bad) {
+    return *bad;
+  }
+  return out;
 }
 
 } // namespace
@@ -437,15 +483,14 @@ Result<void> LoadedConfig::apply_file(const std::filesystem::path& path, bool mu
   }
   std::ostringstream text;
   text << in.rdbuf();
-  if (auto bad = find_code_point_toml_cannot_take(text.str())) {
-    return unexpected(
-        ErrorCode::invalid_argument,
-        fmt::format("{}:{}: unexpected character U+{:04X} outside a string or comment",
-                    path.string(), bad->line, static_cast<uint32_t>(bad->code_point)));
+  auto ascii = ascii_for_toml(text.str());
+  if (const auto* bad = std::get_if<BadCodePoint>(&ascii)) {
+    return unexpected(ErrorCode::invalid_argument,
+                      fmt::format("{}:{}: {}", path.string(), bad->line, bad->why));
   }
   toml::table doc;
   try {
-    doc = toml::parse(text.str(), path.string());
+    doc = toml::parse(std::get<std::string>(ascii), path.string());
   } catch (const toml::parse_error& e) {
     std::string what(e.description());
     if (!what.empty()) {

@@ -187,9 +187,22 @@ TEST(DaemonConfig, NonAsciiOutsideStringsAndCommentsIsRefusedNamingTheLine) {
   r = cfg.apply_file(write(dir, "log_level = \"info\" \xc3\xa9\n"));
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().message, HasSubstr(":1: unexpected character U+00E9"));
+  // In a 'literal string' (no escapes there): refused, with what to write instead.
+  r = cfg.apply_file(write(dir, "[team]\nmachine = 'caf\xc3\xa9'\n"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message,
+              HasSubstr(":2: unexpected character U+00E9 in a 'literal string'"));
+  // Bytes that are not UTF-8, even in a string.
+  r = cfg.apply_file(write(dir, "[team]\nmachine = \"\xff\"\n"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr(":2: bytes that are not UTF-8"));
+  // After a line-ending backslash in a basic string: kept as written.
+  r = cfg.apply_file(write(dir, "[team]\nmachine = \"\"\"a\\\n  \xc3\xa9\xf0\x9f\xa6\x80\"\"\"\n"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(cfg.values().team_machine, "a\xc3\xa9\xf0\x9f\xa6\x80");
   // In strings and comments, and a byte order mark: read as TOML says.
   r = cfg.apply_file(write(dir, "\xef\xbb\xbf# caf\xc3\xa9 \xef\xb7\xbf\n"
-                                "watch_dirs = [\"/home/jos\xc3\xa9/l\\\"og\", '/x\xef\xad\xbf']\n"
+                                "watch_dirs = [\"/home/jos\xc3\xa9/l\\\"og\", '/x']\n"
                                 "[team]\nmachine = \"\"\"\xc3\xa9\n\"\"\"\n"));
   EXPECT_TRUE(r) << r.error().message;
   EXPECT_EQ(cfg.values().watch_dirs.at(0), "/home/jos\xc3\xa9/l\"og");
