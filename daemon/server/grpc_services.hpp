@@ -4,8 +4,8 @@
 
 #include "cargo_analysis/v1/service.grpc.pb.h"
 #include "daemon/correlate/correlator.hpp"
-#include "daemon/ingest/log_watcher.hpp"
 #include "daemon/export/team_exporter.hpp"
+#include "daemon/ingest/log_watcher.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
 #include "daemon/store/retention.hpp"
