@@ -306,6 +306,17 @@ Result<std::vector<RunThrash>> thrash_in_run(store::RunReader& reader,
   if (!position.contains(run_id)) {
     return out;
   }
+  // The history as it stood when the run was built: a caller behind the store (the live hub,
+  // while back-fill commits run after run) must not see this run as superseded by later ones.
+  int64_t started = 0;
+  for (const store::RunConfig& r : runs) {
+    if (r.run_id == run_id) {
+      started = r.start_unix_ms;
+    }
+  }
+  std::erase_if(units, [&](const store::RunUnit& u) {
+    return u.run.run_id != run_id && u.run.start_unix_ms > started;
+  });
   const RunGraphs graphs(units);
   for (const auto& [key, entries] : rebuilds_by_unit_cause(units, workspace_root)) {
     const Entry& now = entries.back();
