@@ -83,28 +83,6 @@ Result<std::vector<std::string>> first_column_texts(Statement& s) {
 
 } // namespace
 
-std::string display_command(const std::vector<std::string>& argv) {
-  std::string out;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string_view a = argv[i];
-    if (i == 0) {
-      auto slash = a.rfind('/');
-      out = std::string(slash == std::string_view::npos ? a : a.substr(slash + 1));
-      continue;
-    }
-    if (a == "-Zbuild-analysis") {
-      continue;
-    }
-    if (a == "--config" && i + 1 < argv.size() && argv[i + 1].rfind("build.analysis.", 0) == 0) {
-      ++i;
-      continue;
-    }
-    out += ' ';
-    out += a;
-  }
-  return out;
-}
-
 Result<std::unique_ptr<RunReader>> RunReader::open(const std::filesystem::path& db_path) {
   CA_TRY_ASSIGN(auto db, Database::open(db_path, Database::Mode::read_only));
   return std::unique_ptr<RunReader>(new RunReader(std::move(db)));

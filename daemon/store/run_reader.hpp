@@ -9,6 +9,7 @@
 #include "daemon/store/raw_log.hpp"
 #include "daemon/store/resource_samples.hpp"
 #include "shared/codec/event_decoder.hpp"
+#include "shared/display_command.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -281,8 +282,6 @@ private:
   std::vector<std::unique_ptr<RunReader>> m_idle;
 };
 
-// Shortens cargo's argv for display: `cargo build --release` (the program's base name, with
-// `-Zbuild-analysis` and `--config build.analysis.enabled=true` dropped as they are ours).
-std::string display_command(const std::vector<std::string>& argv);
+using ca::display_command; // shared/display_command.hpp
 
 } // namespace ca::store

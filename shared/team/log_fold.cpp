@@ -1,6 +1,7 @@
 #include "shared/team/log_fold.hpp"
 
 #include "shared/codec/event_decoder.hpp"
+#include "shared/display_command.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
 
@@ -34,30 +35,6 @@ const char* fingerprint_name(v1::FingerprintStatus s) {
   default:
     return "";
   }
-}
-
-// `cargo build --release`: the program's base name and its arguments, less the switches that turn
-// build analysis on (the daemon's display_command(), daemon/store/run_reader.cpp, which the
-// client cannot link: the same rule, so that pushed and exported runs read the same).
-std::string command_line(const std::vector<std::string>& argv) {
-  std::string out;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string_view a = argv[i];
-    if (i == 0) {
-      out = std::filesystem::path(argv[0]).filename().string();
-      continue;
-    }
-    if (a == "-Zbuild-analysis") {
-      continue;
-    }
-    if (a == "--config" && i + 1 < argv.size() && argv[i + 1].rfind("build.analysis.", 0) == 0) {
-      ++i;
-      continue;
-    }
-    out += ' ';
-    out += a;
-  }
-  return out;
 }
 
 // True if another process holds the file's lock (cargo, while it still writes the log).
@@ -118,7 +95,7 @@ Result<TeamRun> fold_log_file(const std::filesystem::path& path, uint64_t* skipp
     case v1::Event::kBuildStarted: {
       const auto& b = e.build_started();
       run.command.assign(b.command().begin(), b.command().end());
-      run.command_line = command_line(run.command);
+      run.command_line = display_command(run.command);
       run.workspace_root = b.workspace_root();
       run.profile = b.profile();
       run.target_dir = b.target_dir();
