@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <ctime>
 
 namespace ca::correlate {
 
@@ -144,22 +145,64 @@ std::vector<pid_t> LinuxProcReader::holders_of(const std::filesystem::path& path
   if (::stat(path.c_str(), &target) != 0) {
     return {};
   }
-  // Two passes: processes named like cargo first (the writer nearly always is: rustup's proxy
-  // execs into the real cargo, which keeps the name), then everyone, for renamed binaries.
-  for (bool cargo_only : {true, false}) {
-    auto found = scan_holders(target.st_dev, target.st_ino, cargo_only);
-    if (!found.empty()) {
-      return found;
+  const FileKey key{target.st_dev, target.st_ino};
+  std::lock_guard lock(m_mutex);
+  // A pass over every process that began after the file last changed saw whoever holds it
+  // (cargo opens its log as it creates it): answer from that pass. A flood of new logs with no
+  // holder (copied in, unpacked) then costs one pass over /proc, not one per file.
+  if (m_snapshot && changed_before(target, m_snapshot->started)) {
+    return m_snapshot->holders_of(key);
+  }
+  // Processes named like cargo first (the writer nearly always is: rustup's proxy execs into
+  // the real cargo, which keeps the name): a cheap pass that opens only their fd dirs.
+  std::vector<pid_t> found;
+  visit_open_files(true, [&](pid_t pid, bool, const FileKey& open) {
+    if (open == key) {
+      found.push_back(pid);
+      return true;
+    }
+    return false;
+  });
+  if (!found.empty()) {
+    return found;
+  }
+  // Then everyone, for renamed binaries, kept as the snapshot for the files that came before.
+  auto snap = std::make_unique<Snapshot>();
+  ::clock_gettime(CLOCK_REALTIME, &snap->started);
+  visit_open_files(false, [&](pid_t pid, bool cargo, const FileKey& open) {
+    auto& pids = cargo ? snap->cargo[open] : snap->others[open];
+    if (pids.empty() || pids.back() != pid) {
+      pids.push_back(pid);
+    }
+    return false;
+  });
+  m_snapshot = std::move(snap);
+  return m_snapshot->holders_of(key);
+}
+
+std::vector<pid_t> LinuxProcReader::Snapshot::holders_of(const FileKey& key) const {
+  for (const auto* held : {&cargo, &others}) {
+    if (auto it = held->find(key); it != held->end()) {
+      return it->second;
     }
   }
   return {};
 }
 
-std::vector<pid_t> LinuxProcReader::scan_holders(dev_t dev, ino_t ino, bool cargo_only) {
-  std::vector<pid_t> out;
+bool LinuxProcReader::changed_before(const struct stat& st, const timespec& t) {
+  // File times come from the kernel's coarse clock, up to a tick behind the precise one: the
+  // file counts as older only by a clear margin.
+  constexpr int64_t k_margin_ns = 50'000'000;
+  const int64_t changed = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  const int64_t pass = int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+  return changed + k_margin_ns < pass;
+}
+
+void LinuxProcReader::visit_open_files(
+    bool cargo_only, const std::function<bool(pid_t, bool, const FileKey&)>& visit) {
   DIR* proc = ::opendir(m_root.c_str());
   if (proc == nullptr) {
-    return out;
+    return;
   }
   uid_t me = ::getuid();
   while (dirent* e = ::readdir(proc)) {
@@ -171,31 +214,30 @@ std::vector<pid_t> LinuxProcReader::scan_holders(dev_t dev, ino_t ino, bool carg
     if (::stat((m_root / e->d_name).c_str(), &pst) != 0 || (pst.st_uid != me && me != 0)) {
       continue;
     }
-    if (cargo_only) {
-      auto comm = slurp(m_root / e->d_name / "comm", 64);
-      if (!comm || comm->rfind("cargo", 0) != 0) {
-        continue;
-      }
+    auto comm = slurp(m_root / e->d_name / "comm", 64);
+    const bool cargo = comm && comm->rfind("cargo", 0) == 0;
+    if (cargo_only && !cargo) {
+      continue;
     }
     DIR* fds = ::opendir(fd_dir.c_str());
     if (fds == nullptr) {
       continue;
     }
-    while (dirent* f = ::readdir(fds)) {
+    const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
+    bool next_process = false;
+    for (dirent* f = ::readdir(fds); f != nullptr && !next_process; f = ::readdir(fds)) {
       if (!all_digits(f->d_name)) {
         continue;
       }
       struct stat st {};
       // stat() follows the /proc fd link to the open file itself, even if it was renamed.
-      if (::stat((fd_dir / f->d_name).c_str(), &st) == 0 && st.st_ino == ino && st.st_dev == dev) {
-        out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
-        break;
+      if (::stat((fd_dir / f->d_name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        next_process = visit(pid, cargo, FileKey{st.st_dev, st.st_ino});
       }
     }
     ::closedir(fds);
   }
   ::closedir(proc);
-  return out;
 }
 
 } // namespace ca::correlate

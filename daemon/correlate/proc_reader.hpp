@@ -2,13 +2,19 @@
 // process tree. The Linux implementation reads /proc.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ca::correlate {
@@ -59,9 +65,25 @@ public:
   std::vector<pid_t> holders_of(const std::filesystem::path& path) override;
 
 private:
-  std::vector<pid_t> scan_holders(dev_t dev, ino_t ino, bool cargo_only);
+  using FileKey = std::pair<dev_t, ino_t>;
+  // Who held which file in one pass over every process of ours, and when that pass began.
+  struct Snapshot {
+    timespec started{};
+    std::map<FileKey, std::vector<pid_t>> cargo;  // held by processes named like cargo
+    std::map<FileKey, std::vector<pid_t>> others; // by the rest
+    std::vector<pid_t> holders_of(const FileKey& key) const;
+  };
+  // Whether `st` last changed clearly before `t`.
+  static bool changed_before(const struct stat& st, const timespec& t);
+  // Calls `visit(pid, named_like_cargo, file)` for each regular file open in each process of our
+  // uid (only those named like cargo if `cargo_only`); `visit` returns true to skip to the next
+  // process.
+  void visit_open_files(bool cargo_only,
+                        const std::function<bool(pid_t, bool, const FileKey&)>& visit);
 
   std::filesystem::path m_root;
+  std::mutex m_mutex;
+  std::unique_ptr<Snapshot> m_snapshot;
 };
 
 // Parses the contents of /proc/PID/stat (comm may hold spaces and parentheses).

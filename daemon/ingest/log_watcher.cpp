@@ -46,6 +46,10 @@ constexpr size_t k_head_bytes = 160;
 constexpr uint64_t k_progress_every = 500;
 // Files drained at once by a scan: enough to keep the decoder and the writer both busy.
 constexpr size_t k_backfill_parallel = 4;
+// Files read at once on inotify's news; the rest wait their turn in order. Each holds an fd and a
+// read buffer until the writer commits its batch, so 5,000 logs dropped at once would otherwise
+// hold 5,000 of each.
+constexpr size_t k_max_draining = 16;
 
 // A batch the store could not take (a full disk, a database locked too long) is read again from
 // the file after these delays, doubling up to the last: a log that cargo has finished writing
@@ -483,10 +487,39 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
 
 void LogWatcher::wake(const std::shared_ptr<TailedFile>& f) {
   if (f->busy || m_stopping) {
-    return; // the running drain loops until the flags are clear
+    return; // the running (or queued) drain loops until the flags are clear
   }
   f->busy = true;
-  asio::co_spawn(m_io, drain(f), log_exception);
+  if (m_draining >= k_max_draining) {
+    m_drain_queue.push_back(f);
+    return;
+  }
+  start_drain(f);
+}
+
+void LogWatcher::start_drain(std::shared_ptr<TailedFile> f) {
+  ++m_draining;
+  asio::co_spawn(m_io, drain_in_turn(std::move(f)), log_exception);
+}
+
+asio::awaitable<void> LogWatcher::drain_in_turn(std::shared_ptr<TailedFile> f) {
+  // Gives the turn on however this drain ends, an exception included.
+  struct Turn {
+    LogWatcher& w;
+    ~Turn() {
+      --w.m_draining;
+      while (!w.m_drain_queue.empty() && w.m_draining < k_max_draining) {
+        auto next = std::move(w.m_drain_queue.front());
+        w.m_drain_queue.pop_front();
+        if (w.m_stopping || next->forgotten) {
+          next->busy = false;
+          continue;
+        }
+        w.start_drain(std::move(next));
+      }
+    }
+  } turn{*this};
+  co_await drain(std::move(f));
 }
 
 void LogWatcher::retry_later(const std::shared_ptr<TailedFile>& f) {

@@ -75,6 +75,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -172,7 +173,11 @@ private:
   void refresh_watches();
   void count_done();
   std::shared_ptr<TailedFile> file(const std::filesystem::path& path);
+  // Drains `f` when it has news: at once while fewer than k_max_draining files are being read,
+  // else in turn (a flood of new logs must not cost an fd and a read buffer each).
   void wake(const std::shared_ptr<TailedFile>& f);
+  void start_drain(std::shared_ptr<TailedFile> f);
+  boost::asio::awaitable<void> drain_in_turn(std::shared_ptr<TailedFile> f);
   // After the store refused a batch of `f`: reads it again after a back-off.
   void retry_later(const std::shared_ptr<TailedFile>& f);
   void forget(const std::filesystem::path& path, const char* why);
@@ -191,6 +196,8 @@ private:
   std::unordered_map<std::string, std::shared_ptr<TailedFile>> m_files; // by path
   std::unordered_map<std::string, store::WatchedFile> m_stored;         // by path, from start
   bool m_stopping = false;                                              // watcher thread only
+  size_t m_draining = 0;                                 // drains started by wake(), running
+  std::deque<std::shared_ptr<TailedFile>> m_drain_queue; // woken, waiting for a turn
   std::thread m_thread;
 
   std::atomic<bool> m_started{false};
