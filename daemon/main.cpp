@@ -239,10 +239,13 @@ int main(int argc, char** argv) {
       die(r.error().message);
     }
   }
-  setup_logging(cfg, state);
   if (spawned_by_client) {
     g_spawn_error_file = ca::spawn_error_path(runtime);
   }
+  if (auto r = ca::check_writable_dir(state); !r) {
+    die(r.error().message, "give a writable --state-dir, or remount it read-write");
+  }
+  setup_logging(cfg, state);
   // 2b. Use every file descriptor we may: a connection flood must not starve the daemon of them
   // (each socket caps its connections at a share of the limit, daemon/ingest/fd_budget.hpp).
   const auto fds = ca::ingest::raise_fd_limit();
@@ -270,6 +273,13 @@ int main(int argc, char** argv) {
   auto db = ca::store::Database::open(db_path, ca::store::Database::Mode::read_write_create);
   if (!db) {
     fail_on_database(db.error());
+  }
+  // A write lock that another process holds, or a file we may not write, would fail whichever
+  // start-up write comes first: say so now, naming the file.
+  if (auto r = (*db)->exec("BEGIN IMMEDIATE; ROLLBACK"); !r) {
+    const std::string& why = r.error().message;
+    die(db_path.string() + " cannot be written: " + why.substr(0, why.find(" (in: ")),
+        "start the daemon again once that is fixed; nothing was changed");
   }
   if (auto r = (*db)->check_integrity(); !r) {
     fail_on_database(r.error());

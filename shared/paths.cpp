@@ -1,5 +1,6 @@
 #include "shared/paths.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,29 @@ Result<void> ensure_private_dir(const std::filesystem::path& dir) {
                             std::strerror(errno));
     }
   }
+  return {};
+}
+
+Result<void> check_writable_dir(const std::filesystem::path& dir) {
+  // access(W_OK) would pass for root on a read-only file system's permissions alone: create a
+  // file, which the kernel refuses with EROFS for everyone.
+  const auto probe = dir / (".write-probe-" + std::to_string(::getpid()));
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EROFS) {
+      return unexpected(ErrorCode::failed_precondition,
+                        dir.string() + " is on a read-only file system: the daemon stores builds "
+                                       "there and cannot run without writing it");
+    }
+    if (err == EACCES || err == EPERM) {
+      return unexpected(ErrorCode::failed_precondition,
+                        dir.string() + " is not writable by us: " + std::strerror(err));
+    }
+    return {}; // ENOSPC, EDQUOT, EEXIST...: not a reason to refuse reads
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
   return {};
 }
 

@@ -41,4 +41,9 @@ inline std::string grpc_address(const std::filesystem::path& runtime) {
 // naming the path, or failed_precondition if it is owned by someone else or too open.
 Result<void> ensure_private_dir(const std::filesystem::path& dir);
 
+// Whether files can be created in `dir` (which exists): a read-only file system or a directory we
+// may not write is failed_precondition naming the directory and why. A full disk passes: what is
+// stored can still be read, and writes resume once space is freed.
+Result<void> check_writable_dir(const std::filesystem::path& dir);
+
 } // namespace ca

@@ -12,6 +12,25 @@ bool is_damage(int rc) {
   return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
 }
 
+// SQLite's words, and for the faults a user can fix from outside, what they mean here.
+std::string explained(int rc, std::string_view sqlite_msg) {
+  std::string text(sqlite_msg);
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    text += ": another process holds its write lock (an open `sqlite3` shell inside a "
+            "transaction, a backup?)";
+    break;
+  case SQLITE_READONLY:
+    text += " (read-only: the state dir's file system is mounted read-only, or the file is not "
+            "writable)";
+    break;
+  default:
+    break;
+  }
+  return text;
+}
+
 } // namespace
 
 // --- Statement ---------------------------------------------------------------------------------
@@ -152,7 +171,7 @@ Result<void> Database::exec(std::string_view sql) {
   std::string text(sql);
   char* msg = nullptr;
   if (int rc = sqlite3_exec(m_db.get(), text.c_str(), nullptr, nullptr, &msg); rc != SQLITE_OK) {
-    std::string why = msg != nullptr ? msg : "unknown error";
+    std::string why = explained(rc, msg != nullptr ? msg : "unknown error");
     sqlite3_free(msg);
     return unexpected(is_damage(rc) ? ErrorCode::damaged : ErrorCode::database,
                       why + " (in: " + text.substr(0, 200) + ")");
@@ -218,11 +237,11 @@ int64_t Database::last_insert_rowid() const {
 }
 
 Error Database::error(std::string_view what, std::string_view sql) const {
-  std::string msg = std::string(what) + ": " + sqlite3_errmsg(m_db.get());
+  int rc = sqlite3_extended_errcode(m_db.get());
+  std::string msg = std::string(what) + ": " + explained(rc, sqlite3_errmsg(m_db.get()));
   if (!sql.empty()) {
     msg += " (in: " + std::string(sql.substr(0, 200)) + ")";
   }
-  int rc = sqlite3_extended_errcode(m_db.get());
   return Error{is_damage(rc) ? ErrorCode::damaged : ErrorCode::database, std::move(msg)};
 }
 

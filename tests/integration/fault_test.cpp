@@ -1,17 +1,21 @@
-// Faults outside the daemon's control: a damaged database file, and a full disk under the
-// state directory. Nothing acknowledged is lost, the user is told what is wrong and where, and
-// there is a way out that loses nothing.
+// Faults outside the daemon's control: a damaged database file, a full disk under the state
+// directory, a database locked by another process, and a state directory that is read-only. Nothing
+// acknowledged is lost, the user is told what is wrong and where, and there is a way out that loses
+// nothing.
 #include "tests/support/ndjson.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <thread>
 
 namespace ca::test {
@@ -176,6 +180,11 @@ public:
   }
   bool mounted() const { return m_mounted; }
   const std::string& error() const { return m_error; }
+  // Remounts it read-only (`ro`) or read-write, as an admin would.
+  bool remount(bool ro) {
+    return ::mount("tmpfs", m_dir.c_str(), "tmpfs", MS_REMOUNT | (ro ? MS_RDONLY : 0), nullptr) ==
+           0;
+  }
 
 private:
   fs::path m_dir;
@@ -189,6 +198,142 @@ void fill_disk(const fs::path& file) {
   std::string block(64 * 1024, '\0');
   while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
   }
+}
+
+// The corpus A logs, as a producer would send them.
+std::vector<std::string> corpus_a_logs() {
+  std::vector<fs::path> paths;
+  for (const auto& e : fs::directory_iterator(fixture_path("corpus/A/logs"))) {
+    paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> logs;
+  for (const auto& p : paths) {
+    logs.push_back(read_file(p));
+  }
+  return logs;
+}
+
+// SQLite's write lock on a database, held by this process (not the daemon) until destroyed: what
+// `sqlite3 cargo-analysis.sqlite3` left inside a `BEGIN IMMEDIATE`, or a backup tool, holds.
+class WriteLock {
+public:
+  explicit WriteLock(const fs::path& db) {
+    if (sqlite3_open_v2(db.c_str(), &m_db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      m_error = sqlite3_errmsg(m_db);
+      return;
+    }
+    char* err = nullptr;
+    if (sqlite3_exec(m_db, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) {
+      m_error = err != nullptr ? err : "BEGIN IMMEDIATE failed";
+      sqlite3_free(err);
+    }
+  }
+  ~WriteLock() { release(); }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+
+  const std::string& error() const { return m_error; }
+  void release() {
+    if (m_db != nullptr) {
+      sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(m_db);
+      m_db = nullptr;
+    }
+  }
+
+private:
+  sqlite3* m_db = nullptr;
+  std::string m_error;
+};
+
+// How long `status` takes to answer, end to end through the client.
+std::chrono::milliseconds timed_status(const DaemonProcess& d, std::string* out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = d.client({"--no-spawn", "status"});
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (out != nullptr) {
+    *out = r.out;
+  }
+  return took;
+}
+
+// Another process holds the database's write lock while a producer sends a run. The writer waits
+// out SQLite's busy timeout, then refuses the batch: the producer is told nothing was stored and
+// why, `status` answers at once throughout and says the store is not writing, reports answer from
+// what is stored. Once the lock is gone, the producer's resend is stored, and only once.
+TEST(LockedDatabase, WritesWaitThenFailClearlyReadsGoOnAndTheResendIsStoredOnce) {
+  TempDir dir;
+  DaemonProcess daemon(dir / "d", {"--no-watch", "--log-level", "info"});
+  ASSERT_TRUE(daemon.start());
+  const auto logs = corpus_a_logs();
+  ASSERT_GE(logs.size(), 2u);
+  const auto sock = daemon.runtime_dir() / "ingest.sock";
+  auto first = send_ndjson(sock, logs[0]);
+  ASSERT_GT(first.value("stored", 0), 0) << first.dump();
+  auto sessions_before = daemon.client({"report", "sessions", "--all", "--format", "json"});
+  ASSERT_EQ(sessions_before.exit_code, 0) << sessions_before.err;
+
+  WriteLock lock(daemon.db_path());
+  ASSERT_EQ(lock.error(), "");
+  auto pending = std::async(std::launch::async, [&] { return send_ndjson(sock, logs[1]); });
+  // While the writer waits on the lock, `status` and reports do not wait with it.
+  std::chrono::milliseconds slowest{0};
+  for (int i = 0; i < 5 && pending.wait_for(0ms) != std::future_status::ready; ++i) {
+    slowest = std::max(slowest, timed_status(daemon, nullptr));
+    std::this_thread::sleep_for(200ms);
+  }
+  std::printf("slowest status while the writer waited on the lock: %lld ms\n",
+              static_cast<long long>(slowest.count()));
+  EXPECT_LT(slowest, 2500ms) << "status waited behind the writer's 5 s busy timeout";
+  auto during = daemon.client({"report", "sessions", "--all", "--format", "json"});
+  ASSERT_EQ(during.exit_code, 0) << during.err;
+  EXPECT_EQ(during.out, sessions_before.out);
+
+  auto refused = pending.get();
+  EXPECT_EQ(refused.value("stored", -1), 0) << refused.dump();
+  ASSERT_TRUE(refused.contains("errors")) << refused.dump();
+  EXPECT_NE(refused["errors"].dump().find("locked"), std::string::npos) << refused.dump();
+  std::string status;
+  timed_status(daemon, &status);
+  EXPECT_NE(status.find("NOT WRITING"), std::string::npos) << status;
+  EXPECT_NE(status.find("locked"), std::string::npos) << status;
+
+  lock.release();
+  auto resent = send_ndjson(sock, logs[1]);
+  EXPECT_GT(resent.value("stored", 0), 0) << resent.dump();
+  auto again = send_ndjson(sock, logs[0]);
+  EXPECT_EQ(again.value("stored", -1), 0) << "the first run was stored once: " << again.dump();
+  EXPECT_TRUE(status_json(daemon).value("store_writing", false));
+}
+
+// A daemon started while another process holds the write lock (cargo-analysis's own database
+// opened in `sqlite3`, a backup in progress) does not hang or half-start: it says what holds it
+// and where, and starts normally once the lock is gone.
+TEST(LockedDatabase, AtStartTheDaemonNamesTheLockAndStartsOnceItIsGone) {
+  TempDir dir;
+  {
+    DaemonProcess first(dir / "d", {"--no-watch"});
+    ASSERT_TRUE(first.start());
+    ASSERT_GT(
+        send_ndjson(first.runtime_dir() / "ingest.sock", corpus_a_logs()[0]).value("stored", 0), 0);
+    ASSERT_EQ(first.stop(), 0);
+  }
+  {
+    WriteLock lock(dir / "d" / "state" / "cargo-analysis.sqlite3");
+    ASSERT_EQ(lock.error(), "");
+    auto r = start_expecting_refusal(dir / "d");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("cargo-analysis.sqlite3"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("another process holds its write lock"), std::string::npos) << r.err;
+  }
+  DaemonProcess again(dir / "d", {"--no-watch"});
+  ASSERT_TRUE(again.start());
+  auto sessions = again.client({"report", "sessions", "--all", "--format", "json"});
+  EXPECT_EQ(sessions.exit_code, 0) << sessions.err;
+  EXPECT_NE(sessions.out.find("run_id"), std::string::npos) << sessions.out;
 }
 
 TEST(FullDisk, WritesFailClearlyReadsGoOnAndIngestResumesOnceSpaceIsFreed) {
@@ -236,6 +381,40 @@ TEST(FullDisk, WritesFailClearlyReadsGoOnAndIngestResumesOnceSpaceIsFreed) {
   auto sessions_after = daemon.client({"report", "sessions", "--all", "--format", "json"});
   ASSERT_EQ(sessions_after.exit_code, 0);
   EXPECT_NE(sessions_after.out, sessions_before.out) << "the resent run is listed";
+}
+
+// A daemon started on a read-only state directory refuses at once, naming the directory, instead
+// of serving a store it can never write; the database in it is left as it was. (Under a running
+// daemon the kernel refuses the remount, EBUSY, while the database is open for writing; a disk
+// that the kernel forces read-only after errors fails writes as the full disk above does.)
+TEST(ReadOnlyStateDir, AtStartTheDaemonRefusesNamingTheDirectory) {
+  TempDir dir;
+  SmallFilesystem fs_(dir / "d" / "state", 64 * 1024 * 1024);
+  if (!fs_.mounted()) {
+    GTEST_SKIP() << "cannot mount a tmpfs for the state dir: " << fs_.error();
+  }
+  {
+    DaemonProcess first(dir / "d", {"--no-watch"});
+    ASSERT_TRUE(first.start());
+    ASSERT_GT(
+        send_ndjson(first.runtime_dir() / "ingest.sock", corpus_a_logs()[0]).value("stored", 0), 0);
+    ASSERT_EQ(first.stop(), 0);
+  }
+  const auto db = dir / "d" / "state" / "cargo-analysis.sqlite3";
+  const std::string before = read_file(db);
+  ASSERT_TRUE(fs_.remount(true)) << std::strerror(errno);
+  auto r = start_expecting_refusal(dir / "d");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find((dir / "d" / "state").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("read-only"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(db), before);
+  ASSERT_TRUE(fs_.remount(false));
+  DaemonProcess again(dir / "d", {"--no-watch"});
+  ASSERT_TRUE(again.start());
+  auto sessions = again.client({"report", "sessions", "--all", "--format", "json"});
+  EXPECT_EQ(sessions.exit_code, 0) << sessions.err;
+  EXPECT_NE(sessions.out.find("run_id"), std::string::npos) << sessions.out;
+  ASSERT_EQ(again.stop(), 0);
 }
 
 } // namespace
