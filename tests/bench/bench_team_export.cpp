@@ -8,7 +8,11 @@
 // server right after the runs ended, so the back-off is still short and the figure is the send
 // time itself. Then `team push` of the same N logs into another database, without a daemon.
 //
-// Usage: bench_team_export [runs=1000]
+// With `outage_secs`, the server stays down that long after the runs ended (a 1-hour outage:
+// 3600), so the exporter's back-off has reached its cap when the server returns, as it would
+// have for a user: the drain time then includes the wait for the next attempt.
+//
+// Usage: bench_team_export [runs=1000] [outage_secs=0]
 #include "shared/team/clickhouse_client.hpp"
 #include "tests/support/clickhouse_server.hpp"
 #include "tests/support/process.hpp"
@@ -45,6 +49,7 @@ nlohmann::json team_status(const ca::test::DaemonProcess& d) {
 
 int main(int argc, char** argv) {
   const size_t runs = argc > 1 ? std::stoul(argv[1]) : 1000;
+  const auto outage = std::chrono::seconds(argc > 2 ? std::stoul(argv[2]) : 0);
   if (ca::test::clickhouse_server_binary().empty()) {
     std::fprintf(stderr, "bench_team_export: clickhouse-server is not installed\n");
     return 125;
@@ -104,6 +109,14 @@ int main(int argc, char** argv) {
   }
   std::printf("outage: %zu runs ingested, %llu waiting in the outbox\n", runs,
               static_cast<unsigned long long>(backlog));
+  if (outage.count() > 0) {
+    std::fflush(stdout);
+    std::this_thread::sleep_until(t0 + outage);
+    std::printf("outage: the server was down %.0f s; failed attempts: %llu, last error: %s\n",
+                std::chrono::duration<double>(Clock::now() - t0).count(),
+                static_cast<unsigned long long>(u64(team_status(daemon), "consecutive_failures")),
+                team_status(daemon).value("last_error", "").c_str());
+  }
 
   if (!ch.start(std::chrono::seconds(60), &why)) {
     std::fprintf(stderr, "clickhouse-server did not start again: %s\n", why.c_str());

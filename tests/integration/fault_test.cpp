@@ -144,8 +144,13 @@ TEST(DamagedDatabase, RecoverKeepsTheFileAsideAndRebuildsFromCargosLogs) {
   EXPECT_NE(refused.err.find("could not start"), std::string::npos) << refused.err;
   EXPECT_NE(refused.err.find("is damaged"), std::string::npos) << refused.err;
 
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = client({"recover"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::printf("[ figures  ] damaged database: `recover` of %zu logs took %lld ms\n", n_logs,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
   EXPECT_NE(r.out.find("rebuilt " + std::to_string(n_logs) + " runs"), std::string::npos) << r.out;
   // The damaged file is kept, byte for byte, beside the new one.
   std::vector<fs::path> kept;
@@ -371,8 +376,13 @@ TEST(FullDisk, WritesFailClearlyReadsGoOnAndIngestResumesOnceSpaceIsFreed) {
 
   // Space is freed: the producer's resend is stored, and everything acknowledged is intact.
   fs::remove(dir / "d" / "state" / "filler");
+  const auto freed = std::chrono::steady_clock::now();
   auto resent = send_ndjson(daemon.runtime_dir() / "ingest.sock", logs[1]);
   EXPECT_GT(resent.value("stored", 0), 0) << resent.dump();
+  std::printf("[ figures  ] full disk: space freed -> the resend stored in %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - freed)
+                                         .count()));
   auto again = send_ndjson(daemon.runtime_dir() / "ingest.sock", logs[0]);
   EXPECT_EQ(again.value("stored", -1), 0) << "the first run was stored once: " << again.dump();
   EXPECT_GT(again.value("duplicates", 0), 0) << again.dump();
