@@ -22,22 +22,38 @@ namespace {
 
 constexpr uint32_t k_default_trends_limit = 10;
 
-// Numbers as JSON numbers, not strings (ClickHouse quotes 64-bit integers by default).
+// Numbers as JSON numbers, not strings (ClickHouse quotes 64-bit integers by default). A plain
+// `IN (SELECT ... FROM ca_units)` inside a query over the Distributed ca_units reads each shard's
+// local table: exact, since every row of a run lives on one shard (see team_schema.hpp).
 const std::vector<std::pair<std::string, std::string>> k_read_settings = {
-    {"output_format_json_quote_64bit_integers", "0"}};
+    {"output_format_json_quote_64bit_integers", "0"}, {"distributed_product_mode", "local"}};
 
-// `SELECT key..., argMax(c, exported_ms) AS c, ... FROM table GROUP BY key...`: one row per key,
-// the newest export's, whatever ClickHouse has merged yet.
+// `SELECT key..., argMax(c, exported_ms) AS c, ... FROM table [WHERE keys] GROUP BY key...`: one
+// row per key, the newest export's, whatever ClickHouse has merged yet. `keys` may only narrow
+// the keys read (a condition on the key, or "the key has a row such that ..."), never the rows
+// of a key: a condition on another column is applied after the dedupe, by the caller.
 std::string dedup(const char* table,
                   const char* key,
                   std::initializer_list<const char*> columns,
-                  const char* extra = "") {
+                  const char* extra = "",
+                  const std::string& keys = {}) {
   std::string sql = fmt::format("SELECT {}", key);
   for (const char* c : columns) {
     sql += fmt::format(", argMax({0}, exported_ms) AS {0}", c);
   }
   sql += extra;
-  return sql + fmt::format(" FROM {} GROUP BY {}", table, key);
+  sql += fmt::format(" FROM {}", table);
+  if (!keys.empty()) {
+    sql += " WHERE " + keys;
+  }
+  return sql + fmt::format(" GROUP BY {}", key);
+}
+
+// The units that have a row matching `condition`: most of a run's units are fresh (no times,
+// no cause), so the dedupe groups a few keys instead of all of them.
+std::string units_having(const char* condition) {
+  return fmt::format("(run_id, unit_index) IN (SELECT run_id, unit_index FROM ca_units WHERE {})",
+                     condition);
 }
 
 // A unit's compile time (finish - start; NULL unless it started and finished).
@@ -124,12 +140,11 @@ std::string session_scope(const TimeRange& range, uint32_t last, const std::stri
 Result<std::vector<store::StoredUnit>> team_units(const team::ClickHouseClient& ch,
                                                   const std::string& run_id) {
   CA_TRY_ASSIGN(auto found,
-                rows(ch, fmt::format("SELECT * FROM ({}) WHERE run_id = {} ORDER BY unit_index "
-                                     "FORMAT JSONEachRow",
+                rows(ch, fmt::format("SELECT * FROM ({}) ORDER BY unit_index FORMAT JSONEachRow",
                                      dedup("ca_units", "run_id, unit_index",
                                            {"package_id", "name", "version", "target_name",
-                                            "target_kind", "mode", "platform"}),
-                                     team::sql_quote(run_id))));
+                                            "target_kind", "mode", "platform"},
+                                           "", "run_id = " + team::sql_quote(run_id)))));
   std::vector<store::StoredUnit> out;
   out.reserve(found.size());
   for (const auto& j : found) {
@@ -166,7 +181,8 @@ Result<std::vector<store::TrendRootCause>> team_root_causes(const team::ClickHou
                            dedup("ca_units", "run_id, unit_index",
                                  {"session_id", "machine", "start_unix_ms", "package_id", "name",
                                   "version", "target_name", "target_kind", "mode", "fingerprint",
-                                  "cause_kind", "cause_json", "root"}),
+                                  "cause_kind", "cause_json", "root"},
+                                 "", units_having("root = 1 AND fingerprint = 'dirty'")),
                            where)));
   struct Group {
     store::TrendRootCause cause;
@@ -288,7 +304,7 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
                            dedup("ca_units", "run_id, unit_index",
                                  {"session_id", "machine", "package_id", "name", "version",
                                   "target_name", "target_kind", "mode"},
-                                 k_unit_secs),
+                                 k_unit_secs, units_having("isNotNull(finish_secs)")),
                            where, limit)));
   for (const auto& j : times) {
     store::TrendUnitTime& t = in.unit_times.emplace_back();
@@ -329,7 +345,7 @@ Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClie
                            "WHERE isNotNull(secs){} GROUP BY package_id FORMAT JSONEachRow",
                            dedup("ca_units", "run_id, unit_index",
                                  {"start_unix_ms", "machine", "package_id", "name", "version"},
-                                 k_unit_secs),
+                                 k_unit_secs, units_having("isNotNull(finish_secs)")),
                            where)));
   std::vector<store::CrateTotal> crates;
   crates.reserve(found.size());
