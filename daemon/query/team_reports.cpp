@@ -22,16 +22,14 @@ namespace {
 
 constexpr uint32_t k_default_trends_limit = 10;
 
-// Numbers as JSON numbers, not strings (ClickHouse quotes 64-bit integers by default). A plain
-// `IN (SELECT ... FROM ca_units)` inside a query over the Distributed ca_units reads each shard's
-// local table: exact, since every row of a run lives on one shard (see team_schema.hpp).
+// Numbers as JSON numbers, not strings (ClickHouse quotes 64-bit integers by default).
 const std::vector<std::pair<std::string, std::string>> k_read_settings = {
-    {"output_format_json_quote_64bit_integers", "0"}, {"distributed_product_mode", "local"}};
+    {"output_format_json_quote_64bit_integers", "0"}};
 
 // `SELECT key..., argMax(c, exported_ms) AS c, ... FROM table [WHERE keys] GROUP BY key...`: one
-// row per key, the newest export's, whatever ClickHouse has merged yet. `keys` may only narrow
-// the keys read (a condition on the key, or "the key has a row such that ..."), never the rows
-// of a key: a condition on another column is applied after the dedupe, by the caller.
+// row per key, the newest export's, whatever ClickHouse has merged yet. `keys` narrows the rows
+// read: a condition on the key, or units_having(); conditions that may differ between the rows
+// of one key (machine, session, range) are applied after the dedupe, by the caller.
 std::string dedup(const char* table,
                   const char* key,
                   std::initializer_list<const char*> columns,
@@ -42,18 +40,21 @@ std::string dedup(const char* table,
     sql += fmt::format(", argMax({0}, exported_ms) AS {0}", c);
   }
   sql += extra;
-  sql += fmt::format(" FROM {}", table);
-  if (!keys.empty()) {
-    sql += " WHERE " + keys;
-  }
+  // Filtered in a subquery of its own: in this SELECT the aliases (`argMax(root, ..) AS root`)
+  // would stand for the columns of the same name.
+  sql += keys.empty() ? fmt::format(" FROM {}", table)
+                      : fmt::format(" FROM (SELECT * FROM {} WHERE {})", table, keys);
   return sql + fmt::format(" GROUP BY {}", key);
 }
 
-// The units that have a row matching `condition`: most of a run's units are fresh (no times,
-// no cause), so the dedupe groups a few keys instead of all of them.
+// Only the unit rows that match `condition` (most of a run's units are fresh: no times, no
+// cause), so the dedupe groups a few keys instead of every unit of every run. This assumes what
+// the exporter guarantees: a unit's rows differ only in `exported_ms` (a resend carries the same
+// facts; facts only accumulate), so the newest matching row is the newest row. Narrowing the
+// keys exactly instead, `(run_id, unit_index) IN (keys having such a row)`, gave the same answers
+// at 2.2x the time (a tuple lookup per stored unit: 1.9 s of 3.2 s over 100,000 runs).
 std::string units_having(const char* condition) {
-  return fmt::format("(run_id, unit_index) IN (SELECT run_id, unit_index FROM ca_units WHERE {})",
-                     condition);
+  return condition;
 }
 
 // A unit's compile time (finish - start; NULL unless it started and finished).

@@ -6,8 +6,8 @@
 // root rebuild and its cascade, compile times), each under its own run and session id, one
 // minute apart (N = 100,000 spans ~69 days):
 // - ClickHouse (a private clickhouse-server): the run is sent by `team push` into a staging
-//   database, then copied server-side N times into the team tables, `INSERT INTO ca_units SELECT
-//   ... FROM staging.ca_units CROSS JOIN numbers(N)` (and ca_runs likewise).
+//   database, then copied server-side N times into the team tables (in 10 slices), `INSERT INTO
+//   ca_units SELECT ... FROM staging.ca_units CROSS JOIN numbers(N)` (and ca_runs likewise).
 // - SQLite: the run is stored through the store's real write path (EventStore, as the daemon
 //   does), then copied N-1 times with `INSERT ... SELECT` in the store's own schema (runs,
 //   unit_rows; unit keys are shared, as the store shares them), and `unit_trends` (the per-unit
@@ -126,10 +126,15 @@ void fill_clickhouse(const ca::test::ClickHouseServer& ch,
                               {"session_id", "concat(session_id, '-', toString(number))"},
                               {"start_unix_ms", start},
                               {"start_date", "toDate(toDateTime(intDiv(" + start + ", 1000)))"}});
-    must(client.query(fmt::format("INSERT INTO {0} SELECT {1} FROM staging.{0} CROSS JOIN "
-                                  "numbers({2})",
-                                  table, select, runs)),
-         "copy");
+    // In 10 slices: one INSERT of 8.8 million units would need ~9 GiB (a server's default
+    // max_memory_usage is 10 GB).
+    constexpr int k_slices = 10;
+    for (int slice = 0; slice < k_slices; ++slice) {
+      must(client.query(fmt::format("INSERT INTO {0} SELECT {1} FROM staging.{0} CROSS JOIN "
+                                    "(SELECT number FROM numbers({2}) WHERE number % {3} = {4})",
+                                    table, select, runs, k_slices, slice)),
+           "copy");
+    }
   }
 }
 
