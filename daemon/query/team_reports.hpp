@@ -7,8 +7,8 @@
 // grouped by their key (run_id; run_id and unit_index) with argMax(column, exported_ms), as
 // `report sessions --team` does; a run exported twice counts once. Unit rows are first narrowed
 // to those that can count (with times, or dirty roots; see units_having() for what that assumes).
-// Over Distributed tables the grouping runs on each shard (a run's rows all live on one), and
-// subqueries use GLOBAL IN.
+// Over Distributed tables the runs are grouped on each shard (a run's rows all live on one), the
+// narrowed unit rows on the server asked, and subqueries use GLOBAL IN.
 // The SQL is ClickHouse 18.16's (Debian 12): no window functions, no DateTime64.
 #pragma once
 
