@@ -9,6 +9,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include <future>
 #include <limits>
 #include <map>
 #include <set>
@@ -266,15 +267,37 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
     where += " AND session_id GLOBAL IN (" + scope + ")";
   }
 
+  // Slowest units: as RunReader::trend_unit_times(), the unit's newest package id and version
+  // being those of its slowest build.
+  const std::string times_sql =
+      fmt::format("SELECT name, target_name, target_kind, mode, "
+                  "argMax(package_id, secs) AS package_id, "
+                  "argMax(version, secs) AS version, count() AS n, sum(secs) AS total, "
+                  "max(secs) AS longest FROM ({}) WHERE isNotNull(secs){} "
+                  "GROUP BY name, target_name, target_kind, mode "
+                  "ORDER BY total / n DESC, name, target_name, target_kind, mode "
+                  "LIMIT {} FORMAT JSONEachRow",
+                  dedup("ca_units", "run_id, unit_index",
+                        {"session_id", "machine", "package_id", "name", "version", "target_name",
+                         "target_kind", "mode"},
+                        k_unit_secs, units_having("isNotNull(finish_secs)")),
+                  where, limit);
+  // The three reads are independent: asked at once, the server works on the units while the
+  // runs are parsed here.
+  const std::string runs_sql =
+      fmt::format("SELECT run_id, session_id, parent_run_id, state, command, "
+                  "start_unix_ms, duration_secs FROM ({}) WHERE 1{} "
+                  "ORDER BY start_unix_ms, run_id FORMAT JSONEachRow",
+                  dedup("ca_runs", "run_id",
+                        {"session_id", "parent_run_id", "state", "command", "start_unix_ms",
+                         "duration_secs", "machine"}),
+                  where);
+  auto runs_read = std::async(std::launch::async, [&] { return rows(ch, runs_sql); });
+  auto times_read = std::async(std::launch::async, [&] { return rows(ch, times_sql); });
+  auto causes_read = std::async(std::launch::async, [&] { return team_root_causes(ch, where); });
+
   TrendInputs in;
-  CA_TRY_ASSIGN(auto runs,
-                rows(ch, fmt::format("SELECT run_id, session_id, parent_run_id, state, command, "
-                                     "start_unix_ms, duration_secs FROM ({}) WHERE 1{} "
-                                     "ORDER BY start_unix_ms, run_id FORMAT JSONEachRow",
-                                     dedup("ca_runs", "run_id",
-                                           {"session_id", "parent_run_id", "state", "command",
-                                            "start_unix_ms", "duration_secs", "machine"}),
-                                     where)));
+  CA_TRY_ASSIGN(auto runs, runs_read.get());
   in.runs.reserve(runs.size());
   for (const auto& j : runs) {
     store::TrendRun& r = in.runs.emplace_back();
@@ -293,22 +316,7 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
                       "no sessions found" + team_context(req.machine()) + range.suffix());
   }
 
-  // Slowest units: as RunReader::trend_unit_times(), the unit's newest package id and version
-  // being those of its slowest build.
-  CA_TRY_ASSIGN(
-      auto times,
-      rows(ch, fmt::format("SELECT name, target_name, target_kind, mode, "
-                           "argMax(package_id, secs) AS package_id, "
-                           "argMax(version, secs) AS version, count() AS n, sum(secs) AS total, "
-                           "max(secs) AS longest FROM ({}) WHERE isNotNull(secs){} "
-                           "GROUP BY name, target_name, target_kind, mode "
-                           "ORDER BY total / n DESC, name, target_name, target_kind, mode "
-                           "LIMIT {} FORMAT JSONEachRow",
-                           dedup("ca_units", "run_id, unit_index",
-                                 {"session_id", "machine", "package_id", "name", "version",
-                                  "target_name", "target_kind", "mode"},
-                                 k_unit_secs, units_having("isNotNull(finish_secs)")),
-                           where, limit)));
+  CA_TRY_ASSIGN(auto times, times_read.get());
   for (const auto& j : times) {
     store::TrendUnitTime& t = in.unit_times.emplace_back();
     t.name = text(j, "name");
@@ -322,7 +330,7 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
     t.max_secs = number<double>(j, "longest");
   }
 
-  CA_TRY_ASSIGN(in.root_causes, team_root_causes(ch, where));
+  CA_TRY_ASSIGN(in.root_causes, causes_read.get());
   return assemble_trends(in, limit,
                          [&ch](const std::string& run_id) { return team_units(ch, run_id); });
 }
@@ -331,6 +339,17 @@ Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClie
                                                       const v1::SlowestCratesRequest& req) {
   CA_TRY_ASSIGN(auto range, TimeRange::of(req));
   const std::string where = range_filter("start_unix_ms", range) + machine_filter(req.machine());
+  // Asked at once with the count of runs.
+  const std::string crates_sql =
+      fmt::format("SELECT package_id, any(name) AS name, any(version) AS version, "
+                  "uniqExact(run_id) AS runs, count() AS compiles, sum(secs) AS total, "
+                  "groupUniqArray(machine) AS machines FROM ({}) "
+                  "WHERE isNotNull(secs){} GROUP BY package_id FORMAT JSONEachRow",
+                  dedup("ca_units", "run_id, unit_index",
+                        {"start_unix_ms", "machine", "package_id", "name", "version"}, k_unit_secs,
+                        units_having("isNotNull(finish_secs)")),
+                  where);
+  auto crates_read = std::async(std::launch::async, [&] { return rows(ch, crates_sql); });
   CA_TRY_ASSIGN(
       auto counted,
       rows(ch, fmt::format("SELECT count() AS n FROM ({}) WHERE 1{} FORMAT JSONEachRow",
@@ -340,16 +359,7 @@ Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClie
     return unexpected(ErrorCode::not_found,
                       "no runs found" + team_context(req.machine()) + range.suffix());
   }
-  CA_TRY_ASSIGN(
-      auto found,
-      rows(ch, fmt::format("SELECT package_id, any(name) AS name, any(version) AS version, "
-                           "uniqExact(run_id) AS runs, count() AS compiles, sum(secs) AS total, "
-                           "groupUniqArray(machine) AS machines FROM ({}) "
-                           "WHERE isNotNull(secs){} GROUP BY package_id FORMAT JSONEachRow",
-                           dedup("ca_units", "run_id, unit_index",
-                                 {"start_unix_ms", "machine", "package_id", "name", "version"},
-                                 k_unit_secs, units_having("isNotNull(finish_secs)")),
-                           where)));
+  CA_TRY_ASSIGN(auto found, crates_read.get());
   std::vector<store::CrateTotal> crates;
   crates.reserve(found.size());
   for (const auto& j : found) {
