@@ -11,6 +11,7 @@ inline constexpr const char* k_get_timings = "/cargo_analysis.v1.Reports/GetTimi
 inline constexpr const char* k_get_critical_path = "/cargo_analysis.v1.Reports/GetCriticalPath";
 inline constexpr const char* k_diff = "/cargo_analysis.v1.Reports/Diff";
 inline constexpr const char* k_trends = "/cargo_analysis.v1.Reports/Trends";
+inline constexpr const char* k_slowest_crates = "/cargo_analysis.v1.Reports/SlowestCrates";
 inline constexpr const char* k_thrash = "/cargo_analysis.v1.Reports/Thrash";
 inline constexpr const char* k_status = "/cargo_analysis.v1.Admin/Status";
 inline constexpr const char* k_shutdown = "/cargo_analysis.v1.Admin/Shutdown";

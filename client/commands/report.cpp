@@ -1,4 +1,5 @@
-// `report sessions|rebuilds|timings|critical-path|diff|trends|thrash`: ask the daemon, render here.
+// `report sessions|rebuilds|timings|critical-path|diff|trends|slowest-crates|thrash`: ask the
+// daemon, render here.
 #include "client/client_context.hpp"
 #include "shared/cargo_workspace.hpp"
 #include "shared/local_methods.hpp"
@@ -7,6 +8,7 @@
 #include "shared/render/rebuilds_text.hpp"
 #include "shared/render/session_timeline.hpp"
 #include "shared/render/sessions_text.hpp"
+#include "shared/render/slowest_crates_text.hpp"
 #include "shared/render/thrash_text.hpp"
 #include "shared/render/timings_report.hpp"
 #include "shared/render/timings_trace.hpp"
@@ -575,6 +577,8 @@ struct TrendsOptions {
   uint32_t last = 0;
   uint32_t limit = 10;
   std::string format = "human";
+  bool team = false;
+  std::string machine;
 };
 
 void run_trends(ClientContext& ctx, const TrendsOptions& o) {
@@ -587,6 +591,8 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
   if (!o.range.apply(ctx, req) || !apply_packages(ctx, o.packages, *req.mutable_packages())) {
     return;
   }
+  req.set_team(o.team);
+  req.set_machine(o.machine);
   auto r = call<v1::TrendsResponse>(ctx, methods::k_trends, req);
   if (!r) {
     return report_failure(ctx, r.error());
@@ -596,6 +602,34 @@ void run_trends(ClientContext& ctx, const TrendsOptions& o) {
     return;
   }
   std::cout << safe_terminal_text(render::render_trends(*r, ctx.use_color()), ctx.use_color());
+}
+
+struct SlowestCratesOptions {
+  RangeFlags range;
+  uint32_t limit = 10;
+  std::string format = "human";
+  bool team = false;
+  std::string machine;
+};
+
+void run_slowest_crates(ClientContext& ctx, const SlowestCratesOptions& o) {
+  v1::SlowestCratesRequest req;
+  req.set_limit(o.limit);
+  if (!o.range.apply(ctx, req)) {
+    return;
+  }
+  req.set_team(o.team);
+  req.set_machine(o.machine);
+  auto r = call<v1::SlowestCratesResponse>(ctx, methods::k_slowest_crates, req);
+  if (!r) {
+    return report_failure(ctx, r.error());
+  }
+  if (o.format == "json") {
+    ctx.print_json(*r);
+    return;
+  }
+  std::cout << safe_terminal_text(render::render_slowest_crates(*r, ctx.use_color()),
+                                  ctx.use_color());
 }
 
 struct ThrashOptions {
@@ -723,7 +757,26 @@ void add_report_command(CLI::App& app, ClientContext& ctx) {
 
   tr->add_option("--format", trends->format, "human or json")
       ->check(CLI::IsMember({"human", "json"}));
+  auto* trends_team = tr->add_flag("--team", trends->team,
+                                   "every machine's runs, from the team's ClickHouse (through the "
+                                   "daemon's [team] url)");
+  tr->add_option("--machine", trends->machine, "with --team: only this machine label")
+      ->needs(trends_team);
   tr->callback([&ctx, trends] { run_trends(ctx, *trends); });
+
+  auto crates = std::make_shared<SlowestCratesOptions>();
+  auto* sc = report->add_subcommand(
+      "slowest-crates", "crates by total compile time over the runs in a range (default: all)");
+  crates->range.add_to(sc);
+  sc->add_option("--limit", crates->limit, "at most N crates")->check(CLI::PositiveNumber);
+  sc->add_option("--format", crates->format, "human or json")
+      ->check(CLI::IsMember({"human", "json"}));
+  auto* crates_team = sc->add_flag("--team", crates->team,
+                                   "every machine's runs, from the team's ClickHouse (through the "
+                                   "daemon's [team] url)");
+  sc->add_option("--machine", crates->machine, "with --team: only this machine label")
+      ->needs(crates_team);
+  sc->callback([&ctx, crates] { run_slowest_crates(ctx, *crates); });
 
   auto thrash = std::make_shared<ThrashOptions>();
   auto* th = report->add_subcommand("thrash", "units rebuilt back and forth, why, and the fix");

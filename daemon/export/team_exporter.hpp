@@ -65,6 +65,10 @@ public:
   // Ends the thread after the send under way (bounded by the client's timeout). Idempotent.
   void stop();
 
+  // The team's ClickHouse, for the team reports (daemon/query/team_reports.hpp). Its queries
+  // may run on any thread.
+  const team::ClickHouseClient& client() const { return m_client; }
+
   // For `status`: backlog, counters, last error.
   cargo_analysis::v1::TeamStatus status();
 

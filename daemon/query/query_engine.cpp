@@ -7,6 +7,7 @@
 #include "daemon/query/resource_usage.hpp"
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/run_selection.hpp"
+#include "daemon/query/slowest_crates.hpp"
 #include "daemon/query/thrash.hpp"
 #include "daemon/query/trends.hpp"
 #include "daemon/query/unit_origin.hpp"
@@ -647,6 +648,16 @@ Result<v1::TrendsResponse> QueryEngine::trends(const v1::TrendsRequest& req) {
     filter_trends(resp, specs, limit);
   }
   resp.set_workspace_root(scope.workspace_root);
+  return resp;
+}
+
+Result<v1::SlowestCratesResponse> QueryEngine::slowest_crates(const v1::SlowestCratesRequest& req) {
+  CA_TRY_ASSIGN(auto range, TimeRange::of(req));
+  CA_TRY_ASSIGN(auto reader, m_readers.lease());
+  CA_TRY_ASSIGN(auto resp, local_slowest_crates(*reader, req));
+  if (resp.runs() == 0) {
+    return unexpected(ErrorCode::not_found, "no runs found" + range.suffix());
+  }
   return resp;
 }
 

@@ -60,6 +60,12 @@ public:
   // not_found ("no sessions found for workspace at `<dir>`") when the scope holds no run.
   Result<cargo_analysis::v1::TrendsResponse> trends(const cargo_analysis::v1::TrendsRequest& req);
 
+  // The crates that cost the most compile time over this machine's runs in the range (see
+  // daemon/query/slowest_crates.hpp). not_found ("no runs found since ...") when none started
+  // in it; invalid_argument for an empty range.
+  Result<cargo_analysis::v1::SlowestCratesResponse>
+  slowest_crates(const cargo_analysis::v1::SlowestCratesRequest& req);
+
   // Units rebuilt back and forth in the workspace's recent runs (see daemon/query/thrash.hpp).
   // not_found ("no sessions found for workspace at `<dir>`") when the workspace has no run.
   Result<cargo_analysis::v1::ThrashResponse> thrash(const cargo_analysis::v1::ThrashRequest& req);

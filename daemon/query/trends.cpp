@@ -140,10 +140,20 @@ std::string cause_label(const v1::DirtyReason& reason, std::string_view workspac
 
 Result<v1::TrendsResponse>
 compute_trends(store::RunReader& reader, const store::TrendScope& scope, uint32_t limit) {
+  TrendInputs in;
+  CA_TRY_ASSIGN(in.runs, reader.trend_runs(scope));
+  CA_TRY_ASSIGN(in.unit_times, reader.trend_unit_times(scope, limit));
+  CA_TRY_ASSIGN(in.root_causes, reader.trend_root_causes(scope));
+  return assemble_trends(in, limit,
+                         [&reader](const std::string& run_id) { return reader.units(run_id); });
+}
+
+Result<v1::TrendsResponse>
+assemble_trends(const TrendInputs& in, uint32_t limit, const UnitsOfRun& units_of) {
   v1::TrendsResponse out;
 
   // Runs: counts, span, and build time per command kind.
-  CA_TRY_ASSIGN(auto runs, reader.trend_runs(scope));
+  const std::vector<store::TrendRun>& runs = in.runs;
   std::set<std::string> sessions;
   for (const store::TrendRun& run : runs) {
     sessions.insert(run.session_id);
@@ -193,8 +203,7 @@ compute_trends(store::RunReader& reader, const store::TrendScope& scope, uint32_
   }
 
   // Slowest units.
-  CA_TRY_ASSIGN(auto times, reader.trend_unit_times(scope, limit));
-  for (const store::TrendUnitTime& t : times) {
+  for (const store::TrendUnitTime& t : in.unit_times) {
     v1::UnitTimeTrend* u = out.add_slowest_units();
     *u->mutable_unit() = trend_unit_ref(t.package_id, t.target_name, t.target_kind, t.mode);
     u->set_builds(static_cast<uint32_t>(t.builds));
@@ -203,7 +212,7 @@ compute_trends(store::RunReader& reader, const store::TrendScope& scope, uint32_
   }
 
   // Root rebuilds, by unit, each with its causes.
-  CA_TRY_ASSIGN(auto causes, reader.trend_root_causes(scope));
+  const std::vector<store::TrendRootCause>& causes = in.root_causes;
   std::map<std::string, v1::UnitRebuildTrend> by_unit;
   std::unordered_map<std::string, UnitMap> example_units; // by run id, when a reason names one
   const UnitMap no_units;
@@ -243,7 +252,7 @@ compute_trends(store::RunReader& reader, const store::TrendScope& scope, uint32_
                             reason->fs_status().fs_status() == "stale-dependency" ||
                             reason->fs_status().fs_status() == "stale-dep-fingerprint";
     if (names_unit && example_units.count(c.example_run_id) == 0) {
-      CA_TRY_ASSIGN(auto units, reader.units(c.example_run_id));
+      CA_TRY_ASSIGN(auto units, units_of(c.example_run_id));
       example_units.emplace(c.example_run_id, unit_map(units));
     }
     const UnitMap& units = names_unit ? example_units.at(c.example_run_id) : no_units;

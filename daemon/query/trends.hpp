@@ -18,7 +18,10 @@
 #include "daemon/store/run_reader.hpp"
 #include "shared/error.hpp"
 
+#include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ca::query {
 
@@ -26,6 +29,24 @@ namespace ca::query {
 // response are the caller's business; returns the store's error if a query fails.
 Result<cargo_analysis::v1::TrendsResponse>
 compute_trends(store::RunReader& reader, const store::TrendScope& scope, uint32_t limit);
+
+// What a trends report is made of, wherever it was read (this machine's store, or the team's
+// ClickHouse in daemon/query/team_reports.cpp): the runs in scope oldest first, the `limit`
+// slowest units slowest first, and the dirty root rebuilds grouped by unit and cause key.
+struct TrendInputs {
+  std::vector<store::TrendRun> runs;
+  std::vector<store::TrendUnitTime> unit_times;
+  std::vector<store::TrendRootCause> root_causes;
+};
+
+// The units of a run by index (for the examples of causes that name a unit); an error ends the
+// report with it.
+using UnitsOfRun = std::function<Result<std::vector<store::StoredUnit>>(const std::string& run_id)>;
+
+// The report from its inputs, as compute_trends() makes it; `units_of` is asked only for the
+// example runs of causes that name another unit.
+Result<cargo_analysis::v1::TrendsResponse>
+assemble_trends(const TrendInputs& in, uint32_t limit, const UnitsOfRun& units_of);
 
 // The command kind of cargo's argv as stored (a JSON array): `build`, `check`, `test` or
 // `other`. The subcommand is the first argument after the program that is no option, skipping

@@ -103,8 +103,12 @@ LocalCallTable GrpcServer::local_calls() {
       methods::k_get_critical_path, [&q](const auto& r) { return q.get_critical_path(r); });
   t.add<v1::DiffRequest, v1::DiffResponse>(methods::k_diff,
                                            [&q](const auto& r) { return q.diff(r); });
-  t.add<v1::TrendsRequest, v1::TrendsResponse>(methods::k_trends,
-                                               [&q](const auto& r) { return q.trends(r); });
+  t.add<v1::TrendsRequest, v1::TrendsResponse>(
+      methods::k_trends,
+      [&q, team = m_deps.info.team](const auto& r) { return trends(q, team, r); });
+  t.add<v1::SlowestCratesRequest, v1::SlowestCratesResponse>(
+      methods::k_slowest_crates,
+      [&q, team = m_deps.info.team](const auto& r) { return slowest_crates(q, team, r); });
   t.add<v1::ThrashRequest, v1::ThrashResponse>(methods::k_thrash,
                                                [&q](const auto& r) { return q.thrash(r); });
   t.add<v1::StatusRequest, v1::StatusResponse>(

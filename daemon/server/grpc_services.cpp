@@ -1,5 +1,6 @@
 #include "daemon/server/grpc_services.hpp"
 
+#include "daemon/query/team_reports.hpp"
 #include "daemon/server/publish_reactor.hpp"
 #include "shared/safe_text.hpp"
 
@@ -69,6 +70,17 @@ answer(grpc::CallbackServerContext* ctx, Response* resp, const char* rpc, Comput
 
 } // namespace
 
+namespace {
+
+// The answer to a `--team` report asked of a daemon without a team url.
+Error no_team_url() {
+  return Error{ErrorCode::failed_precondition,
+               "team reports need a team ClickHouse: this daemon has no team url (set "
+               "`[team] url` in config.toml or start it with --team-url)"};
+}
+
+} // namespace
+
 Result<v1::ListSessionsResponse> list_sessions(query::QueryEngine& query,
                                                export_::TeamExporter* team,
                                                const v1::ListSessionsRequest& req) {
@@ -76,11 +88,32 @@ Result<v1::ListSessionsResponse> list_sessions(query::QueryEngine& query,
     return query.list_sessions(req);
   }
   if (team == nullptr) {
-    return unexpected(ErrorCode::failed_precondition,
-                      "team reports need a team ClickHouse: this daemon has no team url (set "
-                      "`[team] url` in config.toml or start it with --team-url)");
+    return unexpected(no_team_url());
   }
   return team->sessions(req);
+}
+
+Result<v1::TrendsResponse>
+trends(query::QueryEngine& query, export_::TeamExporter* team, const v1::TrendsRequest& req) {
+  if (!req.team()) {
+    return query.trends(req);
+  }
+  if (team == nullptr) {
+    return unexpected(no_team_url());
+  }
+  return query::team_trends(team->client(), req);
+}
+
+Result<v1::SlowestCratesResponse> slowest_crates(query::QueryEngine& query,
+                                                 export_::TeamExporter* team,
+                                                 const v1::SlowestCratesRequest& req) {
+  if (!req.team()) {
+    return query.slowest_crates(req);
+  }
+  if (team == nullptr) {
+    return unexpected(no_team_url());
+  }
+  return query::team_slowest_crates(team->client(), req);
 }
 
 grpc::ServerUnaryReactor* ReportsService::ListSessions(grpc::CallbackServerContext* ctx,
@@ -122,7 +155,13 @@ grpc::ServerUnaryReactor* ReportsService::Diff(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ReportsService::Trends(grpc::CallbackServerContext* ctx,
                                                  const v1::TrendsRequest* req,
                                                  v1::TrendsResponse* resp) {
-  return answer(ctx, resp, "Trends", [&] { return m_query.trends(*req); });
+  return answer(ctx, resp, "Trends", [&] { return trends(m_query, m_team, *req); });
+}
+
+grpc::ServerUnaryReactor* ReportsService::SlowestCrates(grpc::CallbackServerContext* ctx,
+                                                        const v1::SlowestCratesRequest* req,
+                                                        v1::SlowestCratesResponse* resp) {
+  return answer(ctx, resp, "SlowestCrates", [&] { return slowest_crates(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::Thrash(grpc::CallbackServerContext* ctx,

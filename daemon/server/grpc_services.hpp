@@ -36,6 +36,18 @@ list_sessions(query::QueryEngine& query,
               export_::TeamExporter* team,
               const cargo_analysis::v1::ListSessionsRequest& req);
 
+// Trends, over gRPC and the local socket alike: the local history, or with `team` the team's
+// ClickHouse (failed_precondition if no team url is configured).
+Result<cargo_analysis::v1::TrendsResponse> trends(query::QueryEngine& query,
+                                                  export_::TeamExporter* team,
+                                                  const cargo_analysis::v1::TrendsRequest& req);
+
+// SlowestCrates, likewise.
+Result<cargo_analysis::v1::SlowestCratesResponse>
+slowest_crates(query::QueryEngine& query,
+               export_::TeamExporter* team,
+               const cargo_analysis::v1::SlowestCratesRequest& req);
+
 class ReportsService final : public cargo_analysis::v1::Reports::CallbackService {
 public:
   explicit ReportsService(query::QueryEngine& query, export_::TeamExporter* team = nullptr)
@@ -63,6 +75,9 @@ public:
   grpc::ServerUnaryReactor* Trends(grpc::CallbackServerContext* ctx,
                                    const cargo_analysis::v1::TrendsRequest* req,
                                    cargo_analysis::v1::TrendsResponse* resp) override;
+  grpc::ServerUnaryReactor* SlowestCrates(grpc::CallbackServerContext* ctx,
+                                          const cargo_analysis::v1::SlowestCratesRequest* req,
+                                          cargo_analysis::v1::SlowestCratesResponse* resp) override;
   grpc::ServerUnaryReactor* Thrash(grpc::CallbackServerContext* ctx,
                                    const cargo_analysis::v1::ThrashRequest* req,
                                    cargo_analysis::v1::ThrashResponse* resp) override;

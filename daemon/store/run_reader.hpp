@@ -130,6 +130,17 @@ struct TrendRootCause {
   std::string example_workspace_root;
 };
 
+// One crate (package id) over the runs that started in a range: `report slowest-crates`.
+struct CrateTotal {
+  std::string package_id;
+  std::string name;
+  std::string version;
+  uint64_t runs = 0;                 // runs that compiled one of its units
+  uint64_t compiles = 0;             // units of it compiled (started and finished)
+  double total_secs = 0;             // their finish - start, summed
+  std::vector<std::string> machines; // team reports only: the machine labels, sorted
+};
+
 class RunReader {
 public:
   static Result<std::unique_ptr<RunReader>> open(const std::filesystem::path& db_path);
@@ -164,6 +175,13 @@ public:
   };
   Result<NewestInRange>
   newest_run_in_range(const std::string& workspace_root, int64_t since_ms, int64_t until_ms);
+
+  // Runs that started in the range, of every workspace.
+  Result<uint64_t> runs_in_range(int64_t since_ms, int64_t until_ms);
+
+  // Per crate (package id), the compiled units (started and finished) of the runs of every
+  // workspace that started in the range, in no particular order.
+  Result<std::vector<CrateTotal>> crate_totals(int64_t since_ms, int64_t until_ms);
 
   // The stored workspace root that contains `dir` (the deepest one), or "" if none does.
   Result<std::string> workspace_containing(const std::filesystem::path& dir);

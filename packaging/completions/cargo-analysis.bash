@@ -15,7 +15,7 @@ _cargo_analysis_client() {
       *)
         if [[ -z $cmd ]]; then
           cmd=${words[i]}
-        elif [[ $cmd == report && -z $sub ]]; then
+        elif [[ ($cmd == report || $cmd == team) && -z $sub ]]; then
           sub=${words[i]}
         fi
         ;;
@@ -23,7 +23,7 @@ _cargo_analysis_client() {
   done
 
   case $prev in
-    --runtime-dir | --workspace)
+    --runtime-dir | --workspace | --state-dir)
       _filedir -d
       return
       ;;
@@ -47,7 +47,12 @@ _cargo_analysis_client() {
       # A flag of `report timings`; elsewhere it takes a session id.
       [[ $sub == timings ]] || return
       ;;
-    --id | --limit | --last | --keep-days | --keep-sessions | --max-db-mb | --runs)
+    --config)
+      _filedir toml
+      return
+      ;;
+    --id | --limit | --last | --keep-days | --keep-sessions | --max-db-mb | --runs | --since | \
+      --until | --machine | --url | --cluster | --batch)
       return
       ;;
   esac
@@ -56,17 +61,19 @@ _cargo_analysis_client() {
   case $cmd in
     "")
       opts="--runtime-dir --no-spawn --color --version --help
-            report ingest exec watch status stop gc"
+            report ingest exec watch status stop gc recover team"
       ;;
     report)
       case $sub in
-        "") opts="sessions rebuilds timings critical-path diff trends --help" ;;
-        sessions) opts="--all --workspace --limit --since --until --format --help" ;;
+        "") opts="sessions rebuilds timings critical-path diff trends slowest-crates thrash --help" ;;
+        sessions) opts="--all --workspace --limit --since --until --format --team --machine --help" ;;
         rebuilds) opts="--id --workspace -v --verbose --since --until -p --package --format --help" ;;
         timings) opts="--id --session --workspace --format -o --output --open --since --until -p --package --help" ;;
         critical-path) opts="--id --workspace --since --until -p --package --format --help" ;;
         diff) opts="-v --verbose --since --until --workspace --format --help" ;;
-        trends) opts="--all --workspace --last --limit --since --until -p --package --format --help" ;;
+        trends) opts="--all --workspace --last --limit --since --until -p --package --format --team --machine --help" ;;
+        slowest-crates) opts="--since --until --limit --format --team --machine --help" ;;
+        thrash) opts="--workspace --last --format --help" ;;
       esac
       ;;
     ingest)
@@ -88,6 +95,20 @@ _cargo_analysis_client() {
     status) opts="--format --help" ;;
     stop) opts="--help" ;;
     gc) opts="--keep-days --keep-sessions --max-db-mb --vacuum --dry-run --format --help" ;;
+    recover) opts="--state-dir --help" ;;
+    team)
+      case $sub in
+        "") opts="init push --help" ;;
+        init) opts="--url --cluster --help" ;;
+        push)
+          if [[ $cur != -* ]]; then
+            _filedir
+            return
+          fi
+          opts="--url --machine --config --batch --help"
+          ;;
+      esac
+      ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
@@ -108,13 +129,13 @@ _cargo_analysisd() {
       COMPREPLY=($(compgen -W "trace debug info warn error" -- "$cur"))
       return
       ;;
-    --idle-timeout | --keep-days | --keep-sessions | --max-db-mb)
+    --idle-timeout | --keep-days | --keep-sessions | --max-db-mb | --team-url | --team-machine)
       return
       ;;
   esac
   COMPREPLY=($(compgen -W "--foreground --runtime-dir --state-dir --watch-dir --no-watch
                            --idle-timeout --log-level --keep-days --keep-sessions --max-db-mb
-                           --config --version --help" -- "$cur"))
+                           --config --team-url --team-machine --version --help" -- "$cur"))
 }
 
 complete -F _cargo_analysis_client cargo-analysis-client

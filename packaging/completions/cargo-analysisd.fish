@@ -12,5 +12,7 @@ complete -c cargo-analysisd -l keep-days -x -d "delete sessions older than N day
 complete -c cargo-analysisd -l keep-sessions -x -d "keep at most N sessions"
 complete -c cargo-analysisd -l max-db-mb -x -d "database size limit (MiB)"
 complete -c cargo-analysisd -l config -r -F -d "configuration file"
+complete -c cargo-analysisd -l team-url -x -d "the team's ClickHouse, http://host:8123"
+complete -c cargo-analysisd -l team-machine -x -d "this machine's label in the team tables"
 complete -c cargo-analysisd -l version -d "print the version"
 complete -c cargo-analysisd -s h -l help -d "print help"

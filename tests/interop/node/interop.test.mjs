@@ -285,6 +285,21 @@ test('cargo-analysis gRPC API from Node.js during real cargo builds', { timeout:
         assert.equal(r.runs, 2);
         assert.ok(r.commands.some((c) => c.kind === 'build'));
       }],
+      SlowestCrates: [{ limit: 3 }, (r) => {
+        // Every run of this daemon: the two builds; the first compiled every crate.
+        assert.equal(r.runs, 2);
+        assert.ok(r.compiles > 0 && r.total_secs > 0);
+        assert.ok(r.slowest.length > 0 && r.slowest.length <= 3);
+        assert.ok(r.crates >= r.slowest.length);
+        assert.ok(!r.team);
+        const total = r.slowest.reduce((sum, c) => sum + c.total_secs, 0);
+        assert.ok(total <= r.total_secs + 1e-9);
+        for (const c of r.slowest) {
+          assert.ok(c.name.length > 0 && c.package_id.includes(c.name), JSON.stringify(c));
+          assert.ok(c.runs >= 1 && c.compiles >= c.runs);
+          assert.ok(Math.abs(c.share - c.total_secs / r.total_secs) < 1e-9);
+        }
+      }],
       Thrash: [{ workspace: wsRoot }, (r) => {
         // A clean build and an edit: nothing goes back and forth.
         assert.equal(r.workspace_root, wsRoot);
