@@ -306,9 +306,10 @@ TEST_F(Resources, XtaskSessionIsOneTimeline) {
   EXPECT_EQ(outer_start, 0);
   EXPECT_GT(inner_start, outer_start);
   // Cargo's log of `cargo run` ends with its build, before it runs the program: the xtask's
-  // cargo build starts after the outer run's band (to within the 5 ms that a start to the
-  // millisecond, from the run id, and a duration from cargo's elapsed seconds may disagree by).
-  EXPECT_GE(inner_start + 5000, outer_start + bands[0]["dur"].get<double>());
+  // cargo build starts after the outer run's band, to within what a start to the millisecond
+  // (from the run id) and a duration from cargo's elapsed seconds (from an earlier clock reading
+  // in cargo) may disagree by: a few ms on a quiet machine, 16-19 ms seen on a loaded 2-core one.
+  EXPECT_GE(inner_start + 50000, outer_start + bands[0]["dur"].get<double>());
 
   // The HTML: one page with both runs as bands of one time axis, and a page per run beside it.
   fs::path html = dir / "out" / "session.html";
