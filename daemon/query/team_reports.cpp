@@ -331,8 +331,13 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
   }
 
   CA_TRY_ASSIGN(in.root_causes, causes_read.get());
-  return assemble_trends(in, limit,
-                         [&ch](const std::string& run_id) { return team_units(ch, run_id); });
+  CA_TRY_ASSIGN(v1::TrendsResponse out,
+                assemble_trends(in, limit, [&ch](const std::string& run_id) {
+                  return team_units(ch, run_id);
+                }));
+  out.set_team(true);
+  out.set_machine(req.machine());
+  return out;
 }
 
 Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClient& ch,

@@ -229,10 +229,13 @@ std::string render_diff(const v1::DiffResponse& diff, bool color, size_t max_uni
 std::string render_trends(const v1::TrendsResponse& trends, bool color) {
   Style st{color};
   std::string out;
-  out += st.heading("Trends:") + " " +
-         (trends.workspace_root().empty() ? std::string("every workspace")
-                                          : "workspace " + trends.workspace_root()) +
-         ", " + plural(trends.sessions(), "session", "sessions") + ", " +
+  const std::string scope =
+      trends.team()                     ? (trends.machine().empty() ? "the team, every machine"
+                                                                    : "the team, machine " + trends.machine())
+      : trends.workspace_root().empty() ? "every workspace"
+                                        : "workspace " + trends.workspace_root();
+  out += st.heading("Trends:") + " " + scope + ", " +
+         plural(trends.sessions(), "session", "sessions") + ", " +
          plural(trends.runs(), "run", "runs") + ", from " + trends.first_start() + " to " +
          trends.last_start() + "\n";
 

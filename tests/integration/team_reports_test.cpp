@@ -262,6 +262,13 @@ TEST_F(TeamReportsFromClickHouse,
   auto trends_human = daemon.client({"report", "trends", "--team"});
   ASSERT_EQ(trends_human.exit_code, 0) << trends_human.err;
   EXPECT_NE(trends_human.out.find("Most frequent root rebuilds"), std::string::npos);
+  EXPECT_NE(trends_human.out.find("Trends: the team, every machine, 10 sessions"),
+            std::string::npos)
+      << trends_human.out;
+  auto one_human = daemon.client({"report", "trends", "--team", "--machine", "laptop-1"});
+  EXPECT_NE(one_human.out.find("Trends: the team, machine laptop-1, "), std::string::npos)
+      << one_human.out << one_human.err;
+  EXPECT_EQ(client_json(daemon, with(k_trends, {"--team"}))["team"], true);
   auto nobody = daemon.client({"report", "trends", "--team", "--machine", "nobody"});
   EXPECT_EQ(nobody.exit_code, 1);
   EXPECT_NE(nobody.err.find("no sessions found of machine `nobody` in the team's ClickHouse"),
