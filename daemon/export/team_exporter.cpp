@@ -151,28 +151,6 @@ v1::RunSummary run_from_row(const nlohmann::json& j) {
   return r;
 }
 
-Result<std::vector<nlohmann::json>> json_rows(const std::string& body) {
-  std::vector<nlohmann::json> rows;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    if (nl == std::string::npos) {
-      nl = body.size();
-    }
-    if (nl > pos) {
-      auto j =
-          nlohmann::json::parse(body.begin() + static_cast<std::ptrdiff_t>(pos),
-                                body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
-      if (j.is_discarded()) {
-        return unexpected(ErrorCode::internal, "ClickHouse answered a line that is not JSON");
-      }
-      rows.push_back(std::move(j));
-    }
-    pos = nl + 1;
-  }
-  return rows;
-}
-
 // The runs of one session in tree order (pre-order, siblings by start), with depths, as the
 // local report orders them. Runs whose parent is not in the session hang from the root.
 void add_tree(v1::Session& session, std::vector<v1::RunSummary> runs) {
@@ -445,7 +423,7 @@ Result<v1::ListSessionsResponse> TeamExporter::sessions(const v1::ListSessionsRe
                                            "session_id LIMIT {} FORMAT JSONEachRow",
                                            k_dedup_runs, where, limit + 1),
                                {}, k_read_settings));
-  CA_TRY_ASSIGN(auto id_rows, json_rows(ids_body));
+  CA_TRY_ASSIGN(auto id_rows, team::json_each_row(ids_body));
   v1::ListSessionsResponse resp;
   if (id_rows.size() > limit) {
     resp.set_truncated(true);
@@ -463,7 +441,7 @@ Result<v1::ListSessionsResponse> TeamExporter::sessions(const v1::ListSessionsRe
                                            "FORMAT JSONEachRow",
                                            k_dedup_runs, in),
                                {}, k_read_settings));
-  CA_TRY_ASSIGN(auto run_rows, json_rows(runs_body));
+  CA_TRY_ASSIGN(auto run_rows, team::json_each_row(runs_body));
   std::map<std::string, std::vector<v1::RunSummary>> by_session;
   for (const auto& j : run_rows) {
     v1::RunSummary r = run_from_row(j);

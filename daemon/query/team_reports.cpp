@@ -77,25 +77,7 @@ std::string text(const nlohmann::json& j, const char* key) {
 // Runs `sql` (which must end in FORMAT JSONEachRow) and parses its rows.
 Result<std::vector<nlohmann::json>> rows(const team::ClickHouseClient& ch, const std::string& sql) {
   CA_TRY_ASSIGN(std::string body, ch.query(sql, {}, k_read_settings));
-  std::vector<nlohmann::json> out;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    if (nl == std::string::npos) {
-      nl = body.size();
-    }
-    if (nl > pos) {
-      auto j =
-          nlohmann::json::parse(body.begin() + static_cast<std::ptrdiff_t>(pos),
-                                body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
-      if (j.is_discarded()) {
-        return unexpected(ErrorCode::internal, "ClickHouse answered a line that is not JSON");
-      }
-      out.push_back(std::move(j));
-    }
-    pos = nl + 1;
-  }
-  return out;
+  return team::json_each_row(body);
 }
 
 // ` AND machine = '...'` when one machine is asked for.

@@ -185,4 +185,24 @@ ClickHouseClient::query(std::string_view sql,
   return std::move(*outcome);
 }
 
+Result<std::vector<nlohmann::json>> json_each_row(std::string_view body) {
+  std::vector<nlohmann::json> rows;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      nl = body.size();
+    }
+    if (nl > pos) {
+      auto j = nlohmann::json::parse(body.substr(pos, nl - pos), nullptr, false);
+      if (j.is_discarded()) {
+        return unexpected(ErrorCode::internal, "ClickHouse answered a line that is not JSON");
+      }
+      rows.push_back(std::move(j));
+    }
+    pos = nl + 1;
+  }
+  return rows;
+}
+
 } // namespace ca::team

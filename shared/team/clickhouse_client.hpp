@@ -8,6 +8,8 @@
 
 #include "shared/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -58,5 +60,9 @@ private:
 
 // Quotes `s` as a ClickHouse string literal ('...' with \ and ' escaped).
 std::string sql_quote(std::string_view s);
+
+// The rows of an answer in `FORMAT JSONEachRow`, one JSON object per line; an internal error if
+// a line is not JSON.
+Result<std::vector<nlohmann::json>> json_each_row(std::string_view body);
 
 } // namespace ca::team
