@@ -5,6 +5,7 @@
 #include "daemon/ingest/socket_listener.hpp"
 #include "shared/codec/event_decoder.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -63,10 +64,6 @@ enum class EndCheck {
   backfill, // seen by a scan or moved in: one probe decides
   closed,   // IN_CLOSE_WRITE: the writer closed it; re-probe a while if the lock looks held
 };
-
-bool is_final_state(const std::string& state) {
-  return state == "completed" || state == "failed" || state == "interrupted";
-}
 
 // An empty file whose inode changed within the last `k_just_created`: most likely a log cargo
 // has created and not locked yet.
@@ -476,7 +473,7 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
     // A position naming a run the store no longer has: retention deleted that run (it was over).
     // It stays deleted: no end fact or announcement may bring its row back, empty.
     const bool collected = !s.run_id.empty() && s.run_state.empty();
-    f->end_known = collected || is_final_state(s.run_state);
+    f->end_known = collected || is_ended(s.run_state);
     f->announced = collected || !s.run_state.empty();
     m_stored.erase(it);
   }

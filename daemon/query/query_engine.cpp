@@ -13,6 +13,7 @@
 #include "daemon/query/unit_origin.hpp"
 #include "shared/cargo_workspace.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <google/protobuf/arena.h>
 
@@ -43,7 +44,7 @@ Result<std::vector<v1::RunSummary>> with_timing_data(std::vector<v1::RunSummary>
                                                      const std::string& id) {
   std::string asked = !id.empty() ? id : runs.empty() ? std::string() : runs.front().run_id();
   std::erase_if(runs, [](const v1::RunSummary& run) {
-    return run.units_total() == 0 && run.state() != "in_progress";
+    return run.units_total() == 0 && !is_state(run.state(), RunState::in_progress);
   });
   if (runs.empty()) {
     return unexpected(ErrorCode::not_found, "no timing data found in `" + asked + "`");
@@ -269,7 +270,7 @@ Result<std::shared_ptr<const Message>> analysed(store::RunReader& reader,
   if (std::shared_ptr<const Message> cached = lookup(run.run_id(), v.version)) {
     return cached;
   }
-  const bool ended = run.state() != "in_progress";
+  const bool ended = !is_state(run.state(), RunState::in_progress);
   if (ended) {
     CA_TRY_ASSIGN(auto body, reader.stored_report(run, static_cast<int>(kind), k_report_format));
     auto result = make_arena_message<Message>();
@@ -373,7 +374,7 @@ Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomi
   } scope(cancel);
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto run, reader->run(run_id));
-  if (run.state() == "in_progress") {
+  if (is_state(run.state(), RunState::in_progress)) {
     return {};
   }
   CA_TRY(run_rebuild_roots(*reader, run));
@@ -493,7 +494,7 @@ Result<std::string> QueryEngine::get_timings_serialized(const v1::GetTimingsRequ
     // The report without its summary: cached, else stored (as it is kept), else computed.
     RunVersion v = run_version(run);
     std::shared_ptr<const std::string> body = m_cache.timings_bytes(run.run_id(), v.version);
-    if (!body && run.state() != "in_progress") {
+    if (!body && !is_state(run.state(), RunState::in_progress)) {
       CA_TRY_ASSIGN(auto stored, reader->stored_report(run, static_cast<int>(StoredKind::timings),
                                                        k_report_format));
       if (stored) {

@@ -3,6 +3,7 @@
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/stored_units.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <simdjson.h>
 
@@ -169,7 +170,8 @@ assemble_trends(const TrendInputs& in, uint32_t limit, const UnitsOfRun& units_o
   out.set_bucket_secs(static_cast<double>(period));
   std::map<std::string, KindStats> kinds;
   for (const store::TrendRun& run : runs) {
-    if (!run.parent_run_id.empty() || (run.state != "completed" && run.state != "failed")) {
+    if (!run.parent_run_id.empty() ||
+        (!is_state(run.state, RunState::completed) && !is_state(run.state, RunState::failed))) {
       continue; // nested runs are part of their session's time; runs in progress have none
     }
     KindStats& k = kinds[command_kind(run.command)];

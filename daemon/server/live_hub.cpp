@@ -4,6 +4,7 @@
 #include "daemon/query/thrash.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -382,7 +383,7 @@ void LiveHub::apply_facts(const store::RunFacts& f, std::vector<Pending>& out) {
   }
   auto u = new_update(run);
   auto* ended = u->mutable_run_ended();
-  ended->set_state("completed");
+  ended->set_state(std::string(to_string(RunState::completed)));
   auto reader = m_readers.lease();
   if (reader) {
     if (auto summary = (*reader)->run(f.run_id)) {

@@ -3,6 +3,7 @@
 #include "daemon/store/trend_index.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -19,12 +20,12 @@ std::string final_state(bool log_truncated,
                         int64_t units_finished,
                         std::optional<int> exit_code) {
   if (log_truncated || events == 0) {
-    return "interrupted";
+    return std::string(to_string(RunState::interrupted));
   }
   if (units_started > units_finished || (exit_code && *exit_code != 0)) {
-    return "failed";
+    return std::string(to_string(RunState::failed));
   }
-  return "completed";
+  return std::string(to_string(RunState::completed));
 }
 
 namespace {
@@ -564,7 +565,7 @@ Result<void> EventStore::apply_facts(const RunFacts& f) {
       exit_code = static_cast<int>(q->column_int(3));
     }
     // A log that ended cut stays `interrupted` whatever we learn later.
-    bool truncated = f.log_truncated || q->column_text_view(6) == "interrupted";
+    bool truncated = f.log_truncated || is_state(q->column_text_view(6), RunState::interrupted);
     state = final_state(truncated, q->column_int(0), q->column_int(1), q->column_int(2), exit_code);
     end_ms = q->column_int(4) + static_cast<int64_t>(q->column_double(5) * 1000.0);
   }

@@ -1,5 +1,7 @@
 #include "shared/render/sessions_text.hpp"
 
+#include "shared/run_state.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,10 +20,11 @@ struct Style {
     if (!on) {
       return s;
     }
-    const char* c = s == "completed"     ? "\x1b[32m"
-                    : s == "in_progress" ? "\x1b[36m"
-                    : s == "failed"      ? "\x1b[31m"
-                                         : "\x1b[33m";
+    const auto state = parse_run_state(s);
+    const char* c = state == RunState::completed     ? "\x1b[32m"
+                    : state == RunState::in_progress ? "\x1b[36m"
+                    : state == RunState::failed      ? "\x1b[31m"
+                                                     : "\x1b[33m";
     return c + s + "\x1b[0m";
   }
 };

@@ -4,6 +4,7 @@
 #include "shared/display_command.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
+#include "shared/run_state.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -75,7 +76,7 @@ Result<TeamRun> fold_log_file(const std::filesystem::path& path, uint64_t* skipp
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) {
-      run.state = "interrupted"; // the log ends mid-line
+      run.state = to_string(RunState::interrupted); // the log ends mid-line
       break;
     }
     std::string_view line(text.data() + pos, nl - pos);
@@ -182,7 +183,7 @@ Result<TeamRun> fold_log_file(const std::filesystem::path& path, uint64_t* skipp
     run.units.push_back(u);
   }
   if (run.state.empty()) {
-    run.state = unfinished ? "failed" : "completed";
+    run.state = to_string(unfinished ? RunState::failed : RunState::completed);
   }
   return run;
 }
