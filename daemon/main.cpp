@@ -76,9 +76,14 @@ std::filesystem::path g_spawn_error_file;
   std::fprintf(stderr, "%s: error: %s\n", k_program, text.c_str());
   spdlog::error("{}", what);
   if (!g_spawn_error_file.empty()) {
-    if (FILE* f = std::fopen(g_spawn_error_file.c_str(), "w")) {
+    // Whole or not at all: the client reads the file as soon as it exists, so it is written
+    // beside and renamed into place (a reader once saw it created and still empty).
+    const std::string tmp = g_spawn_error_file.string() + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fprintf(f, "%s\n", text.c_str());
-      std::fclose(f);
+      if (std::fclose(f) == 0) {
+        std::rename(tmp.c_str(), g_spawn_error_file.c_str());
+      }
     }
   }
   std::exit(1);
