@@ -969,6 +969,16 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       }
       continue;
     }
+    // A second cargo of the same run id may have begun writing over the file from byte 0 while
+    // this read it (the check at the top of pump() came before): what was read past the old
+    // offset could be the second run's bytes. Its writes reach the head first, so the head is
+    // checked again now; if it changed, nothing read is kept and the next pump handles the
+    // rewrite.
+    if (f->offset > 0 && !f->abandoned && rewritten_in_place(fd.get(), *f)) {
+      f->ingestor.reset();
+      f->dirty = true;
+      co_return;
+    }
     const size_t events = batch.events.size();
     const bool ends_run = ending && !batch.facts.empty();
     const bool has_facts = !batch.facts.empty();
