@@ -102,28 +102,16 @@ constexpr const char* k_dedup_runs = R"sql(
     argMax(machine, exported_ms) AS machine
   FROM ca_runs GROUP BY run_id)sql";
 
-const std::vector<std::pair<std::string, std::string>> k_read_settings = {
-    {"output_format_json_quote_64bit_integers", "0"}};
-
-template <class T> T number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() || !it->is_number() ? T{} : it->get<T>();
-}
-std::string text(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() || !it->is_string() ? std::string() : it->get<std::string>();
-}
-
 v1::RunSummary run_from_row(const nlohmann::json& j) {
   v1::RunSummary r;
-  r.set_run_id(text(j, "run_id"));
-  r.set_session_id(text(j, "session_id"));
-  r.set_parent_run_id(text(j, "parent_run_id"));
-  r.set_link(text(j, "link"));
-  r.set_state(text(j, "state"));
-  r.set_start_unix_ms(number<int64_t>(j, "start_unix_ms"));
+  r.set_run_id(team::json_text(j, "run_id"));
+  r.set_session_id(team::json_text(j, "session_id"));
+  r.set_parent_run_id(team::json_text(j, "parent_run_id"));
+  r.set_link(team::json_text(j, "link"));
+  r.set_state(team::json_text(j, "state"));
+  r.set_start_unix_ms(team::json_number<int64_t>(j, "start_unix_ms"));
   r.set_start_time(format_rfc3339_ms(r.start_unix_ms()));
-  r.set_duration_secs(number<double>(j, "duration_secs"));
+  r.set_duration_secs(team::json_number<double>(j, "duration_secs"));
   if (auto it = j.find("command"); it != j.end() && it->is_array()) {
     for (const auto& a : *it) {
       if (a.is_string()) {
@@ -131,23 +119,23 @@ v1::RunSummary run_from_row(const nlohmann::json& j) {
       }
     }
   }
-  r.set_command_line(text(j, "command_line"));
-  r.set_workspace_root(text(j, "workspace_root"));
-  r.set_profile(text(j, "profile"));
-  r.set_target_dir(text(j, "target_dir"));
-  r.set_rustc_version(text(j, "rustc_version"));
-  r.set_jobs(number<uint32_t>(j, "jobs"));
-  r.set_units_total(number<uint32_t>(j, "units_total"));
-  r.set_units_new(number<uint32_t>(j, "units_new"));
-  r.set_units_dirty(number<uint32_t>(j, "units_dirty"));
-  r.set_units_fresh(number<uint32_t>(j, "units_fresh"));
-  r.set_units_finished(number<uint32_t>(j, "units_finished"));
-  r.set_events(number<uint64_t>(j, "events"));
+  r.set_command_line(team::json_text(j, "command_line"));
+  r.set_workspace_root(team::json_text(j, "workspace_root"));
+  r.set_profile(team::json_text(j, "profile"));
+  r.set_target_dir(team::json_text(j, "target_dir"));
+  r.set_rustc_version(team::json_text(j, "rustc_version"));
+  r.set_jobs(team::json_number<uint32_t>(j, "jobs"));
+  r.set_units_total(team::json_number<uint32_t>(j, "units_total"));
+  r.set_units_new(team::json_number<uint32_t>(j, "units_new"));
+  r.set_units_dirty(team::json_number<uint32_t>(j, "units_dirty"));
+  r.set_units_fresh(team::json_number<uint32_t>(j, "units_fresh"));
+  r.set_units_finished(team::json_number<uint32_t>(j, "units_finished"));
+  r.set_events(team::json_number<uint64_t>(j, "events"));
   if (auto it = j.find("exit_code"); it != j.end() && it->is_number()) {
     r.set_exit_code(it->get<int32_t>());
   }
-  r.set_host(text(j, "host"));
-  r.set_machine(text(j, "machine"));
+  r.set_host(team::json_text(j, "host"));
+  r.set_machine(team::json_text(j, "machine"));
   return r;
 }
 
@@ -417,13 +405,11 @@ Result<v1::ListSessionsResponse> TeamExporter::sessions(const v1::ListSessionsRe
   const uint32_t limit = req.limit() == 0 ? 10 : req.limit();
   std::string where =
       req.machine().empty() ? "" : " WHERE machine = " + team::sql_quote(req.machine());
-  CA_TRY_ASSIGN(std::string ids_body,
-                m_client.query(fmt::format("SELECT session_id, min(start_unix_ms) AS first FROM "
-                                           "({}){} GROUP BY session_id ORDER BY first DESC, "
-                                           "session_id LIMIT {} FORMAT JSONEachRow",
-                                           k_dedup_runs, where, limit + 1),
-                               {}, k_read_settings));
-  CA_TRY_ASSIGN(auto id_rows, team::json_each_row(ids_body));
+  CA_TRY_ASSIGN(auto id_rows, m_client.query_rows(
+                                  fmt::format("SELECT session_id, min(start_unix_ms) AS first FROM "
+                                              "({}){} GROUP BY session_id ORDER BY first DESC, "
+                                              "session_id LIMIT {} FORMAT JSONEachRow",
+                                              k_dedup_runs, where, limit + 1)));
   v1::ListSessionsResponse resp;
   if (id_rows.size() > limit) {
     resp.set_truncated(true);
@@ -434,21 +420,19 @@ Result<v1::ListSessionsResponse> TeamExporter::sessions(const v1::ListSessionsRe
   }
   std::string in;
   for (const auto& j : id_rows) {
-    in += (in.empty() ? "" : ", ") + team::sql_quote(text(j, "session_id"));
+    in += (in.empty() ? "" : ", ") + team::sql_quote(team::json_text(j, "session_id"));
   }
-  CA_TRY_ASSIGN(std::string runs_body,
-                m_client.query(fmt::format("SELECT * FROM ({}) WHERE session_id IN ({}) "
-                                           "FORMAT JSONEachRow",
-                                           k_dedup_runs, in),
-                               {}, k_read_settings));
-  CA_TRY_ASSIGN(auto run_rows, team::json_each_row(runs_body));
+  CA_TRY_ASSIGN(auto run_rows,
+                m_client.query_rows(fmt::format("SELECT * FROM ({}) WHERE session_id IN ({}) "
+                                                "FORMAT JSONEachRow",
+                                                k_dedup_runs, in)));
   std::map<std::string, std::vector<v1::RunSummary>> by_session;
   for (const auto& j : run_rows) {
     v1::RunSummary r = run_from_row(j);
     by_session[r.session_id()].push_back(std::move(r));
   }
   for (const auto& j : id_rows) {
-    std::string id = text(j, "session_id");
+    std::string id = team::json_text(j, "session_id");
     v1::Session* s = resp.add_sessions();
     s->set_session_id(id);
     add_tree(*s, std::move(by_session[id]));

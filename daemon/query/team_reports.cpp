@@ -23,10 +23,6 @@ namespace {
 
 constexpr uint32_t k_default_trends_limit = 10;
 
-// Numbers as JSON numbers, not strings (ClickHouse quotes 64-bit integers by default).
-const std::vector<std::pair<std::string, std::string>> k_read_settings = {
-    {"output_format_json_quote_64bit_integers", "0"}};
-
 // `SELECT key..., argMax(c, exported_ms) AS c, ... FROM table [WHERE keys] GROUP BY key...`: one
 // row per key, the newest export's, whatever ClickHouse has merged yet. `keys` narrows the rows
 // read: a condition on the key, or units_having(); conditions that may differ between the rows
@@ -63,22 +59,6 @@ std::string units_having(const char* condition) {
 // A unit's compile time (finish - start; NULL unless it started and finished).
 constexpr const char* k_unit_secs =
     ", argMax(finish_secs, exported_ms) - argMax(start_secs, exported_ms) AS secs";
-
-template <class T> T number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() || !it->is_number() ? T{} : it->get<T>();
-}
-
-std::string text(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() || !it->is_string() ? std::string() : it->get<std::string>();
-}
-
-// Runs `sql` (which must end in FORMAT JSONEachRow) and parses its rows.
-Result<std::vector<nlohmann::json>> rows(const team::ClickHouseClient& ch, const std::string& sql) {
-  CA_TRY_ASSIGN(std::string body, ch.query(sql, {}, k_read_settings));
-  return team::json_each_row(body);
-}
 
 // ` AND machine = '...'` when one machine is asked for.
 std::string machine_filter(const std::string& machine) {
@@ -125,24 +105,25 @@ std::string session_scope(const TimeRange& range, uint32_t last, const std::stri
 // features): enough to name a unit in a rebuild cause.
 Result<std::vector<store::StoredUnit>> team_units(const team::ClickHouseClient& ch,
                                                   const std::string& run_id) {
-  CA_TRY_ASSIGN(auto found,
-                rows(ch, fmt::format("SELECT * FROM ({}) ORDER BY unit_index FORMAT JSONEachRow",
-                                     dedup("ca_units", "run_id, unit_index",
-                                           {"package_id", "name", "version", "target_name",
-                                            "target_kind", "mode", "platform"},
-                                           "", "run_id = " + team::sql_quote(run_id)))));
+  CA_TRY_ASSIGN(
+      auto found,
+      ch.query_rows(fmt::format(
+          "SELECT * FROM ({}) ORDER BY unit_index FORMAT JSONEachRow",
+          dedup("ca_units", "run_id, unit_index",
+                {"package_id", "name", "version", "target_name", "target_kind", "mode", "platform"},
+                "", "run_id = " + team::sql_quote(run_id)))));
   std::vector<store::StoredUnit> out;
   out.reserve(found.size());
   for (const auto& j : found) {
     store::StoredUnit& u = out.emplace_back();
-    u.index = number<uint32_t>(j, "unit_index");
-    u.package_id = text(j, "package_id");
-    u.name = text(j, "name");
-    u.version = text(j, "version");
-    u.target_name = text(j, "target_name");
-    u.target_kind = text(j, "target_kind");
-    u.mode = text(j, "mode");
-    u.platform = text(j, "platform");
+    u.index = team::json_number<uint32_t>(j, "unit_index");
+    u.package_id = team::json_text(j, "package_id");
+    u.name = team::json_text(j, "name");
+    u.version = team::json_text(j, "version");
+    u.target_name = team::json_text(j, "target_name");
+    u.target_kind = team::json_text(j, "target_kind");
+    u.mode = team::json_text(j, "mode");
+    u.platform = team::json_text(j, "platform");
   }
   return out;
 }
@@ -153,23 +134,23 @@ Result<std::vector<store::StoredUnit>> team_units(const team::ClickHouseClient& 
 // keeping the newest example.
 Result<std::vector<store::TrendRootCause>> team_root_causes(const team::ClickHouseClient& ch,
                                                             const std::string& where) {
-  CA_TRY_ASSIGN(
-      auto found,
-      rows(ch, fmt::format("SELECT name, target_name, target_kind, mode, cause_kind, cause_json, "
-                           "count() AS n, max(start_unix_ms) AS newest, "
-                           "argMax(run_id, start_unix_ms) AS example_run_id, "
-                           "argMax(unit_index, start_unix_ms) AS example_index, "
-                           "argMax(package_id, start_unix_ms) AS package_id, "
-                           "argMax(version, start_unix_ms) AS version FROM ({}) "
-                           "WHERE root = 1 AND fingerprint = 'dirty'{} "
-                           "GROUP BY name, target_name, target_kind, mode, cause_kind, cause_json "
-                           "FORMAT JSONEachRow",
-                           dedup("ca_units", "run_id, unit_index",
-                                 {"session_id", "machine", "start_unix_ms", "package_id", "name",
-                                  "version", "target_name", "target_kind", "mode", "fingerprint",
-                                  "cause_kind", "cause_json", "root"},
-                                 "", units_having("root = 1 AND fingerprint = 'dirty'")),
-                           where)));
+  CA_TRY_ASSIGN(auto found,
+                ch.query_rows(fmt::format(
+                    "SELECT name, target_name, target_kind, mode, cause_kind, cause_json, "
+                    "count() AS n, max(start_unix_ms) AS newest, "
+                    "argMax(run_id, start_unix_ms) AS example_run_id, "
+                    "argMax(unit_index, start_unix_ms) AS example_index, "
+                    "argMax(package_id, start_unix_ms) AS package_id, "
+                    "argMax(version, start_unix_ms) AS version FROM ({}) "
+                    "WHERE root = 1 AND fingerprint = 'dirty'{} "
+                    "GROUP BY name, target_name, target_kind, mode, cause_kind, cause_json "
+                    "FORMAT JSONEachRow",
+                    dedup("ca_units", "run_id, unit_index",
+                          {"session_id", "machine", "start_unix_ms", "package_id", "name",
+                           "version", "target_name", "target_kind", "mode", "fingerprint",
+                           "cause_kind", "cause_json", "root"},
+                          "", units_having("root = 1 AND fingerprint = 'dirty'")),
+                    where)));
   struct Group {
     store::TrendRootCause cause;
     int64_t newest = std::numeric_limits<int64_t>::min();
@@ -179,23 +160,23 @@ Result<std::vector<store::TrendRootCause>> team_root_causes(const team::ClickHou
   options.ignore_unknown_fields = true;
   for (const auto& j : found) {
     store::TrendRootCause c;
-    c.name = text(j, "name");
-    c.target_name = text(j, "target_name");
-    c.target_kind = text(j, "target_kind");
-    c.mode = text(j, "mode");
-    c.package_id = text(j, "package_id");
-    c.version = text(j, "version");
-    c.cause_kind = text(j, "cause_kind");
-    c.count = number<int64_t>(j, "n");
-    c.example_run_id = text(j, "example_run_id");
-    c.example_index = number<uint32_t>(j, "example_index");
-    const std::string json = text(j, "cause_json");
+    c.name = team::json_text(j, "name");
+    c.target_name = team::json_text(j, "target_name");
+    c.target_kind = team::json_text(j, "target_kind");
+    c.mode = team::json_text(j, "mode");
+    c.package_id = team::json_text(j, "package_id");
+    c.version = team::json_text(j, "version");
+    c.cause_kind = team::json_text(j, "cause_kind");
+    c.count = team::json_number<int64_t>(j, "n");
+    c.example_run_id = team::json_text(j, "example_run_id");
+    c.example_index = team::json_number<uint32_t>(j, "example_index");
+    const std::string json = team::json_text(j, "cause_json");
     v1::DirtyReason reason;
     if (!json.empty() && google::protobuf::util::JsonStringToMessage(json, &reason, options).ok()) {
       c.cause_key = store::rebuild_cause_key(reason);
       reason.SerializeToString(&c.example_cause);
     }
-    const int64_t newest = number<int64_t>(j, "newest");
+    const int64_t newest = team::json_number<int64_t>(j, "newest");
     Group& g = groups[c.name + '\x1f' + c.target_name + '\x1f' + c.target_kind + '\x1f' + c.mode +
                       '\x1e' + c.cause_key];
     const int64_t count = g.cause.count + c.count;
@@ -218,14 +199,15 @@ Result<std::vector<store::TrendRootCause>> team_root_causes(const team::ClickHou
     for (const std::string& id : example_runs) {
       in += (in.empty() ? "" : ", ") + team::sql_quote(id);
     }
-    CA_TRY_ASSIGN(auto roots, rows(ch, fmt::format("SELECT run_id, argMax(workspace_root, "
-                                                   "exported_ms) AS workspace_root FROM ca_runs "
-                                                   "WHERE run_id IN ({}) GROUP BY run_id "
-                                                   "FORMAT JSONEachRow",
-                                                   in)));
+    CA_TRY_ASSIGN(auto roots,
+                  ch.query_rows(fmt::format("SELECT run_id, argMax(workspace_root, "
+                                            "exported_ms) AS workspace_root FROM ca_runs "
+                                            "WHERE run_id IN ({}) GROUP BY run_id "
+                                            "FORMAT JSONEachRow",
+                                            in)));
     std::map<std::string, std::string> root_of;
     for (const auto& j : roots) {
-      root_of[text(j, "run_id")] = text(j, "workspace_root");
+      root_of[team::json_text(j, "run_id")] = team::json_text(j, "workspace_root");
     }
     for (store::TrendRootCause& c : out) {
       c.example_workspace_root = root_of[c.example_run_id];
@@ -274,8 +256,8 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
                         {"session_id", "parent_run_id", "state", "command", "start_unix_ms",
                          "duration_secs", "machine"}),
                   where);
-  auto runs_read = std::async(std::launch::async, [&] { return rows(ch, runs_sql); });
-  auto times_read = std::async(std::launch::async, [&] { return rows(ch, times_sql); });
+  auto runs_read = std::async(std::launch::async, [&] { return ch.query_rows(runs_sql); });
+  auto times_read = std::async(std::launch::async, [&] { return ch.query_rows(times_sql); });
   auto causes_read = std::async(std::launch::async, [&] { return team_root_causes(ch, where); });
 
   TrendInputs in;
@@ -283,15 +265,15 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
   in.runs.reserve(runs.size());
   for (const auto& j : runs) {
     store::TrendRun& r = in.runs.emplace_back();
-    r.run_id = text(j, "run_id");
-    r.session_id = text(j, "session_id");
-    r.parent_run_id = text(j, "parent_run_id");
-    r.state = text(j, "state");
+    r.run_id = team::json_text(j, "run_id");
+    r.session_id = team::json_text(j, "session_id");
+    r.parent_run_id = team::json_text(j, "parent_run_id");
+    r.state = team::json_text(j, "state");
     if (auto it = j.find("command"); it != j.end() && it->is_array()) {
       r.command = it->dump(); // as the store keeps it: argv as a JSON array
     }
-    r.start_unix_ms = number<int64_t>(j, "start_unix_ms");
-    r.duration_secs = number<double>(j, "duration_secs");
+    r.start_unix_ms = team::json_number<int64_t>(j, "start_unix_ms");
+    r.duration_secs = team::json_number<double>(j, "duration_secs");
   }
   if (in.runs.empty()) {
     return unexpected(ErrorCode::not_found,
@@ -301,15 +283,15 @@ Result<v1::TrendsResponse> team_trends(const team::ClickHouseClient& ch,
   CA_TRY_ASSIGN(auto times, times_read.get());
   for (const auto& j : times) {
     store::TrendUnitTime& t = in.unit_times.emplace_back();
-    t.name = text(j, "name");
-    t.target_name = text(j, "target_name");
-    t.target_kind = text(j, "target_kind");
-    t.mode = text(j, "mode");
-    t.package_id = text(j, "package_id");
-    t.version = text(j, "version");
-    t.builds = number<int64_t>(j, "n");
-    t.total_secs = number<double>(j, "total");
-    t.max_secs = number<double>(j, "longest");
+    t.name = team::json_text(j, "name");
+    t.target_name = team::json_text(j, "target_name");
+    t.target_kind = team::json_text(j, "target_kind");
+    t.mode = team::json_text(j, "mode");
+    t.package_id = team::json_text(j, "package_id");
+    t.version = team::json_text(j, "version");
+    t.builds = team::json_number<int64_t>(j, "n");
+    t.total_secs = team::json_number<double>(j, "total");
+    t.max_secs = team::json_number<double>(j, "longest");
   }
 
   CA_TRY_ASSIGN(in.root_causes, causes_read.get());
@@ -336,12 +318,12 @@ Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClie
                         {"start_unix_ms", "machine", "package_id", "name", "version"}, k_unit_secs,
                         units_having("isNotNull(finish_secs)")),
                   where);
-  auto crates_read = std::async(std::launch::async, [&] { return rows(ch, crates_sql); });
+  auto crates_read = std::async(std::launch::async, [&] { return ch.query_rows(crates_sql); });
   CA_TRY_ASSIGN(
       auto counted,
-      rows(ch, fmt::format("SELECT count() AS n FROM ({}) WHERE 1{} FORMAT JSONEachRow",
-                           dedup("ca_runs", "run_id", {"start_unix_ms", "machine"}), where)));
-  const uint64_t runs = counted.empty() ? 0 : number<uint64_t>(counted.front(), "n");
+      ch.query_rows(fmt::format("SELECT count() AS n FROM ({}) WHERE 1{} FORMAT JSONEachRow",
+                                dedup("ca_runs", "run_id", {"start_unix_ms", "machine"}), where)));
+  const uint64_t runs = counted.empty() ? 0 : team::json_number<uint64_t>(counted.front(), "n");
   if (runs == 0) {
     return unexpected(ErrorCode::not_found,
                       "no runs found" + team_context(req.machine()) + range.suffix());
@@ -351,12 +333,12 @@ Result<v1::SlowestCratesResponse> team_slowest_crates(const team::ClickHouseClie
   crates.reserve(found.size());
   for (const auto& j : found) {
     store::CrateTotal& c = crates.emplace_back();
-    c.package_id = text(j, "package_id");
-    c.name = text(j, "name");
-    c.version = text(j, "version");
-    c.runs = number<uint64_t>(j, "runs");
-    c.compiles = number<uint64_t>(j, "compiles");
-    c.total_secs = number<double>(j, "total");
+    c.package_id = team::json_text(j, "package_id");
+    c.name = team::json_text(j, "name");
+    c.version = team::json_text(j, "version");
+    c.runs = team::json_number<uint64_t>(j, "runs");
+    c.compiles = team::json_number<uint64_t>(j, "compiles");
+    c.total_secs = team::json_number<double>(j, "total");
     if (auto it = j.find("machines"); it != j.end() && it->is_array()) {
       for (const auto& m : *it) {
         if (m.is_string()) {

@@ -205,4 +205,15 @@ Result<std::vector<nlohmann::json>> json_each_row(std::string_view body) {
   return rows;
 }
 
+Result<std::vector<nlohmann::json>> ClickHouseClient::query_rows(std::string_view sql) const {
+  CA_TRY_ASSIGN(std::string body,
+                query(sql, {}, {{"output_format_json_quote_64bit_integers", "0"}}));
+  return json_each_row(body);
+}
+
+std::string json_text(const nlohmann::json& row, const char* key) {
+  auto it = row.find(key);
+  return it == row.end() || !it->is_string() ? std::string() : it->get<std::string>();
+}
+
 } // namespace ca::team

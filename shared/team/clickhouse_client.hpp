@@ -51,6 +51,10 @@ public:
         std::string_view body = {},
         const std::vector<std::pair<std::string, std::string>>& settings = {}) const;
 
+  // Runs `sql`, which must end in `FORMAT JSONEachRow`, and parses its rows (json_each_row),
+  // with 64-bit integers as JSON numbers rather than the strings ClickHouse sends by default.
+  Result<std::vector<nlohmann::json>> query_rows(std::string_view sql) const;
+
   const ClickHouseUrl& url() const { return m_url; }
 
 private:
@@ -64,5 +68,12 @@ std::string sql_quote(std::string_view s);
 // The rows of an answer in `FORMAT JSONEachRow`, one JSON object per line; an internal error if
 // a line is not JSON.
 Result<std::vector<nlohmann::json>> json_each_row(std::string_view body);
+
+// A row's field as a number or a string; 0 or "" when it is missing or of another type.
+template <class T> T json_number(const nlohmann::json& row, const char* key) {
+  auto it = row.find(key);
+  return it == row.end() || !it->is_number() ? T{} : it->get<T>();
+}
+std::string json_text(const nlohmann::json& row, const char* key);
 
 } // namespace ca::team
