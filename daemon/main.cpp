@@ -6,14 +6,14 @@
 #include "daemon/correlate/correlator.hpp"
 #include "daemon/correlate/proc_reader.hpp"
 #include "daemon/export/team_exporter.hpp"
-#include "daemon/ingest/activity.hpp"
-#include "daemon/ingest/fd_budget.hpp"
 #include "daemon/ingest/log_watcher.hpp"
 #include "daemon/ingest/safe_log_formatter.hpp"
 #include "daemon/ingest/socket_listener.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
 #include "daemon/query/report_precomputer.hpp"
+#include "daemon/runtime/activity.hpp"
+#include "daemon/runtime/fd_budget.hpp"
 #include "daemon/server/grpc_server.hpp"
 #include "daemon/server/resource_sampler.hpp"
 #include "daemon/store/migrations.hpp"
@@ -253,7 +253,7 @@ int main(int argc, char** argv) {
   setup_logging(cfg, state);
   // 2b. Use every file descriptor we may: a connection flood must not starve the daemon of them
   // (each socket caps its connections at a share of the limit, daemon/ingest/fd_budget.hpp).
-  const auto fds = ca::ingest::raise_fd_limit();
+  const auto fds = ca::runtime::raise_fd_limit();
   spdlog::debug("file descriptors: soft limit {} -> {} (hard {})", fds.before, fds.now, fds.hard);
 
   // 3. Take the pid lock before anything that another daemon could be using, then the state
@@ -320,9 +320,9 @@ int main(int argc, char** argv) {
   }
   ca::query::QueryEngine query(readers);
   // The live view (Live.Watch) learns of every commit; set before any source submits.
-  ca::server::LiveHub live(readers);
+  ca::live::LiveHub live(readers);
   // Every commit is activity, whatever its source (the idle timeout counts from the last one).
-  ca::ingest::ActivityMonitor activity;
+  ca::runtime::ActivityMonitor activity;
   // Reports of every run that ends are computed then and stored with it, so that a report on
   // any stored run reads one row (daemon/query/report_precomputer.hpp).
   ca::query::ReportPrecomputer reports(query, writer);

@@ -1,9 +1,9 @@
 #include "daemon/ingest/socket_listener.hpp"
 
-#include "daemon/ingest/accept.hpp"
-#include "daemon/ingest/fd_budget.hpp"
 #include "daemon/ingest/line_framer.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
+#include "daemon/runtime/accept.hpp"
+#include "daemon/runtime/fd_budget.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -60,7 +60,7 @@ SocketListener::SocketListener(asio::io_context& io,
                                std::filesystem::path socket_path,
                                store::Writer& writer,
                                SourceStats& stats,
-                               ActivityMonitor& activity,
+                               runtime::ActivityMonitor& activity,
                                Limits limits)
     : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats),
       m_activity(activity), m_limits(limits), m_acceptor(io), m_chunk(k_read_chunk) {
@@ -69,7 +69,7 @@ SocketListener::SocketListener(asio::io_context& io,
 
 Result<void> SocketListener::start() {
   if (m_connections->cap == 0) {
-    m_connections->cap = connection_cap(fd_limit());
+    m_connections->cap = runtime::connection_cap(runtime::fd_limit());
   }
   boost::system::error_code ec;
   // systemd socket activation (sd_listen_fds protocol): the socket is passed as fd 3.
@@ -112,7 +112,7 @@ void SocketListener::stop() {
 
 asio::awaitable<void> SocketListener::accept_loop() {
   while (auto accepted =
-             co_await accept_same_user(m_acceptor, "ingest socket", m_connections.get())) {
+             co_await runtime::accept_same_user(m_acceptor, "ingest socket", m_connections.get())) {
     uint64_t id = ++m_next_id;
     spdlog::debug("ingest socket: connection #{} from pid {}", id, accepted->peer.pid);
     asio::co_spawn(m_io, serve(std::move(accepted->socket), id), asio::detached);
@@ -120,7 +120,7 @@ asio::awaitable<void> SocketListener::accept_loop() {
 }
 
 asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
-  ConnectionSlot slot(m_connections);
+  runtime::ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy(); // a producer connected, even a quiet one, is a build going on
   LineIngestor ingestor("socket#" + std::to_string(id), "socket", m_stats);
   // A connection may carry several runs: each run's lines are numbered from its first.

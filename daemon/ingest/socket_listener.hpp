@@ -19,9 +19,9 @@
 // a partial line left unfinished for `SocketLimits::partial_line_timeout` closes its connection.
 #pragma once
 
-#include "daemon/ingest/accept.hpp"
-#include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
+#include "daemon/runtime/accept.hpp"
+#include "daemon/runtime/activity.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
 
@@ -38,7 +38,7 @@
 namespace ca::ingest {
 
 struct SocketLimits {
-  uint64_t max_connections = 0; // 0: connection_cap(fd_limit()) at start()
+  uint64_t max_connections = 0; // 0: runtime::connection_cap(runtime::fd_limit()) at start()
   std::chrono::milliseconds partial_line_timeout = std::chrono::seconds(60);
 };
 
@@ -50,7 +50,7 @@ public:
                  std::filesystem::path socket_path,
                  store::Writer& writer,
                  SourceStats& stats,
-                 ActivityMonitor& activity,
+                 runtime::ActivityMonitor& activity,
                  SocketLimits limits = {});
 
   // Binds (replacing a stale socket file), restricts it to 0600 and starts accepting.
@@ -69,11 +69,12 @@ private:
   std::filesystem::path m_path;
   store::Writer& m_writer;
   SourceStats& m_stats;
-  ActivityMonitor& m_activity; // each connection is busy while open
+  runtime::ActivityMonitor& m_activity; // each connection is busy while open
   Limits m_limits;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   uint64_t m_next_id = 0;
-  std::shared_ptr<ConnectionCount> m_connections = std::make_shared<ConnectionCount>();
+  std::shared_ptr<runtime::ConnectionCount> m_connections =
+      std::make_shared<runtime::ConnectionCount>();
   std::vector<char> m_chunk; // the one read buffer, see above
 };
 

@@ -7,7 +7,7 @@
 // the socket; LocalServerCredentials(UDS) checks only that the peer is local; the interceptor
 // and `peer()` give an address (`unix:...`), not a uid. Accepting ourselves is the one check
 // that runs before a single byte of HTTP/2 is read, and it is the same check as on ingest.sock
-// and client.sock (ingest::accept_same_user's rules, on a thread of its own with blocking
+// and client.sock (runtime::accept_same_user's rules, on a thread of its own with blocking
 // poll(2), so it needs no io_context). On EMFILE/ENFILE it pauses instead of spinning.
 #pragma once
 

@@ -16,26 +16,26 @@ namespace {
 // daemon busy (not idle) for as long as it lasts.
 class ActivityInterceptor final : public grpc::experimental::Interceptor {
 public:
-  explicit ActivityInterceptor(ingest::ActivityMonitor& m) : m_busy(m) {}
+  explicit ActivityInterceptor(runtime::ActivityMonitor& m) : m_busy(m) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     methods->Proceed();
   }
 
 private:
-  ingest::ActivityMonitor::Busy m_busy;
+  runtime::ActivityMonitor::Busy m_busy;
 };
 
 class ActivityInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
 public:
-  explicit ActivityInterceptorFactory(ingest::ActivityMonitor& m) : m_monitor(m) {}
+  explicit ActivityInterceptorFactory(runtime::ActivityMonitor& m) : m_monitor(m) {}
   grpc::experimental::Interceptor*
   CreateServerInterceptor(grpc::experimental::ServerRpcInfo* /*info*/) override {
     return new ActivityInterceptor(m_monitor);
   }
 
 private:
-  ingest::ActivityMonitor& m_monitor;
+  runtime::ActivityMonitor& m_monitor;
 };
 
 } // namespace

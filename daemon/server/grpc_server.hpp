@@ -5,12 +5,12 @@
 #pragma once
 
 #include "daemon/correlate/correlator.hpp"
-#include "daemon/ingest/activity.hpp"
 #include "daemon/ingest/source_stats.hpp"
+#include "daemon/live/live_hub.hpp"
 #include "daemon/query/query_engine.hpp"
+#include "daemon/runtime/activity.hpp"
 #include "daemon/server/grpc_gate.hpp"
 #include "daemon/server/grpc_services.hpp"
-#include "daemon/server/live_hub.hpp"
 #include "daemon/server/live_service.hpp"
 #include "daemon/server/local_server.hpp"
 #include "daemon/store/run_reader.hpp"
@@ -34,8 +34,8 @@ struct ServerDeps {
   correlate::Correlator& correlator;
   DaemonInfo info;
   std::function<void()> request_shutdown; // only signals; never shuts down from a gRPC thread
-  LiveHub& live;                          // Live.Watch: fed by the writer's commit observer
-  ingest::ActivityMonitor& activity;      // every call is busy while in flight
+  live::LiveHub& live;                    // Live.Watch: fed by the writer's commit observer
+  runtime::ActivityMonitor& activity;     // every call is busy while in flight
   store::RetentionPolicy retention{};     // Admin.Collect's defaults (the daemon's flags)
 };
 

@@ -1,7 +1,7 @@
 #include "daemon/server/grpc_services.hpp"
 
+#include "daemon/ingest/publish_reactor.hpp"
 #include "daemon/query/team_reports.hpp"
-#include "daemon/server/publish_reactor.hpp"
 #include "shared/safe_text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -352,7 +352,7 @@ grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* c
 
 grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishResponse>*
 IngestService::Publish(grpc::CallbackServerContext* /*ctx*/) {
-  return new PublishReactor(m_writer, m_stats, ++m_next_stream); // deletes itself when done
+  return new ingest::PublishReactor(m_writer, m_stats, ++m_next_stream); // deletes itself when done
 }
 
 } // namespace ca::server

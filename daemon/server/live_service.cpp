@@ -20,9 +20,9 @@ std::atomic<uint64_t> g_next_watch_id{0};
 // it unsubscribed (from then on the hub never calls it). Every gRPC operation is started with
 // m_mutex held; reactions take it too (gRPC never runs them inline).
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
-                           public LiveSubscriber {
+                           public live::LiveSubscriber {
 public:
-  WatchReactor(LiveHub& hub, LiveFilter filter, size_t max_queued)
+  WatchReactor(live::LiveHub& hub, live::LiveFilter filter, size_t max_queued)
       : m_hub(hub), m_max_queued(max_queued), m_id(++g_next_watch_id) {
     spdlog::debug("watch#{}: subscribed (workspace `{}`, session `{}`)", m_id, filter.workspace,
                   filter.session_id);
@@ -31,7 +31,7 @@ public:
 
   ~WatchReactor() override { release_message(); }
 
-  size_t offer(std::span<const LiveUpdate> updates) override {
+  size_t offer(std::span<const live::LiveUpdate> updates) override {
     std::lock_guard lock(m_mutex);
     if (m_finished || m_closing) {
       return 0; // nobody will read them; not drops the subscriber should hear of
@@ -46,7 +46,7 @@ public:
     return dropped;
   }
 
-  void push(const LiveUpdate& update) override {
+  void push(const live::LiveUpdate& update) override {
     std::lock_guard lock(m_mutex);
     if (m_finished || m_closing) {
       return;
@@ -139,14 +139,14 @@ private:
     Finish(status);
   }
 
-  LiveHub& m_hub;
+  live::LiveHub& m_hub;
   const size_t m_max_queued;
   const uint64_t m_id;
 
   std::mutex m_mutex;
-  std::deque<LiveUpdate> m_queue;
-  v1::WatchResponse m_message;          // being written: borrows m_in_message's updates
-  std::vector<LiveUpdate> m_in_message; // kept alive until OnWriteDone
+  std::deque<live::LiveUpdate> m_queue;
+  v1::WatchResponse m_message;                // being written: borrows m_in_message's updates
+  std::vector<live::LiveUpdate> m_in_message; // kept alive until OnWriteDone
   bool m_writing = false;
   bool m_closing = false;
   bool m_finished = false;
@@ -158,7 +158,8 @@ private:
 
 grpc::ServerWriteReactor<v1::WatchResponse>*
 LiveService::Watch(grpc::CallbackServerContext* /*ctx*/, const v1::WatchRequest* req) {
-  return new WatchReactor(m_hub, LiveFilter{req->workspace(), req->session_id()}, m_max_queued);
+  return new WatchReactor(m_hub, live::LiveFilter{req->workspace(), req->session_id()},
+                          m_max_queued);
 }
 
 } // namespace ca::server

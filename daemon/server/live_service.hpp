@@ -1,6 +1,6 @@
-// The Live gRPC service: `Live.Watch` streams of the builds in progress, fed by the LiveHub.
+// The Live gRPC service: `Live.Watch` streams of the builds in progress, fed by the live::LiveHub.
 //
-// Each Watch call is a WatchReactor (a ServerWriteReactor) that is also a LiveSubscriber: a
+// Each Watch call is a WatchReactor (a ServerWriteReactor) that is also a live::LiveSubscriber: a
 // bounded queue of shared, immutable updates with at most one write in flight. Each write takes
 // everything queued (up to k_max_updates_per_message) into one WatchResponse, so a burst costs
 // one write, not one per update. The hub's thread offers updates and never waits: when the
@@ -9,7 +9,7 @@
 #pragma once
 
 #include "cargo_analysis/v1/service.grpc.pb.h"
-#include "daemon/server/live_hub.hpp"
+#include "daemon/live/live_hub.hpp"
 
 #include <grpcpp/grpcpp.h>
 
@@ -27,14 +27,14 @@ public:
   // Updates per WatchResponse at most (~100 bytes each).
   static constexpr size_t k_max_updates_per_message = 1024;
 
-  explicit LiveService(LiveHub& hub, size_t max_queued = k_max_queued_updates)
+  explicit LiveService(live::LiveHub& hub, size_t max_queued = k_max_queued_updates)
       : m_hub(hub), m_max_queued(max_queued) {}
 
   grpc::ServerWriteReactor<cargo_analysis::v1::WatchResponse>*
   Watch(grpc::CallbackServerContext* ctx, const cargo_analysis::v1::WatchRequest* req) override;
 
 private:
-  LiveHub& m_hub;
+  live::LiveHub& m_hub;
   size_t m_max_queued;
 };
 

@@ -1,7 +1,7 @@
 #include "daemon/server/local_server.hpp"
 
-#include "daemon/ingest/accept.hpp"
-#include "daemon/ingest/fd_budget.hpp"
+#include "daemon/runtime/accept.hpp"
+#include "daemon/runtime/fd_budget.hpp"
 #include "shared/safe_text.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -57,13 +57,13 @@ v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
 
 LocalServer::LocalServer(std::filesystem::path socket_path,
                          LocalCallTable table,
-                         ingest::ActivityMonitor& activity)
+                         runtime::ActivityMonitor& activity)
     : m_path(std::move(socket_path)), m_table(std::move(table)), m_activity(activity),
       m_acceptor(m_io) {}
 
 Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::path& socket_path,
                                                         LocalCallTable table,
-                                                        ingest::ActivityMonitor& activity,
+                                                        runtime::ActivityMonitor& activity,
                                                         unsigned threads) {
   std::unique_ptr<LocalServer> self(new LocalServer(socket_path, std::move(table), activity));
   ::unlink(socket_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
@@ -81,7 +81,7 @@ Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::p
     return unexpected(ErrorCode::io,
                       "cannot listen on " + socket_path.string() + ": " + ec.message());
   }
-  self->m_connections->cap = ingest::connection_cap(ingest::fd_limit());
+  self->m_connections->cap = runtime::connection_cap(runtime::fd_limit());
   asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     self->m_threads.emplace_back([s = self.get()] { s->m_io.run(); });
@@ -111,14 +111,14 @@ void LocalServer::stop() {
 
 asio::awaitable<void> LocalServer::accept_loop() {
   while (auto accepted =
-             co_await ingest::accept_same_user(m_acceptor, "client socket", m_connections.get())) {
+             co_await runtime::accept_same_user(m_acceptor, "client socket", m_connections.get())) {
     // A strand per connection: its idle timer's handler and its reads never run at once.
     asio::co_spawn(asio::make_strand(m_io), serve(std::move(accepted->socket)), asio::detached);
   }
 }
 
 asio::awaitable<void> LocalServer::serve(local_socket socket) {
-  ingest::ConnectionSlot slot(m_connections);
+  runtime::ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy();
   std::string body;
   // A connection that sends no call for k_idle_timeout is closed: a flood of idle connections

@@ -15,8 +15,8 @@
 #pragma once
 
 #include "cargo_analysis/v1/local.pb.h"
-#include "daemon/ingest/accept.hpp"
-#include "daemon/ingest/activity.hpp"
+#include "daemon/runtime/accept.hpp"
+#include "daemon/runtime/activity.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -98,7 +98,7 @@ public:
   // threads. Returns an io error naming the path if it cannot bind.
   static Result<std::unique_ptr<LocalServer>> start(const std::filesystem::path& socket_path,
                                                     LocalCallTable table,
-                                                    ingest::ActivityMonitor& activity,
+                                                    runtime::ActivityMonitor& activity,
                                                     unsigned threads = 2);
   ~LocalServer(); // stop()s
   LocalServer(const LocalServer&) = delete;
@@ -111,17 +111,17 @@ public:
 private:
   LocalServer(std::filesystem::path socket_path,
               LocalCallTable table,
-              ingest::ActivityMonitor& activity);
+              runtime::ActivityMonitor& activity);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::local::stream_protocol::socket socket);
 
   std::filesystem::path m_path;
   LocalCallTable m_table;
-  ingest::ActivityMonitor& m_activity;
+  runtime::ActivityMonitor& m_activity;
   boost::asio::io_context m_io;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
-  std::shared_ptr<ingest::ConnectionCount> m_connections =
-      std::make_shared<ingest::ConnectionCount>(); // capped (daemon/ingest/fd_budget.hpp)
+  std::shared_ptr<runtime::ConnectionCount> m_connections =
+      std::make_shared<runtime::ConnectionCount>(); // capped (daemon/ingest/fd_budget.hpp)
   std::vector<std::thread> m_threads;
   bool m_stopped = false;
 };

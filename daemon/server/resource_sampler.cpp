@@ -101,7 +101,7 @@ std::optional<MemInfo> parse_meminfo(std::string_view text) {
 }
 
 ResourceSampler::ResourceSampler(boost::asio::io_context& io,
-                                 LiveHub& live,
+                                 live::LiveHub& live,
                                  store::Writer& writer,
                                  bool enabled)
     : m_io(io), m_live(live), m_writer(writer), m_enabled(enabled), m_timer(io) {

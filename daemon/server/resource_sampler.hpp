@@ -26,7 +26,7 @@
 // two small procfs files.
 #pragma once
 
-#include "daemon/server/live_hub.hpp"
+#include "daemon/live/live_hub.hpp"
 #include "daemon/store/resource_samples.hpp"
 #include "daemon/store/writer.hpp"
 
@@ -80,7 +80,7 @@ public:
 
   // `enabled` false: never samples (a flag for benchmarks against sampling off).
   ResourceSampler(boost::asio::io_context& io,
-                  LiveHub& live,
+                  live::LiveHub& live,
                   store::Writer& writer,
                   bool enabled = true);
   ~ResourceSampler();
@@ -113,7 +113,7 @@ private:
   void flush_all();
 
   boost::asio::io_context& m_io;
-  LiveHub& m_live;
+  live::LiveHub& m_live;
   store::Writer& m_writer;
   bool m_enabled;
   boost::asio::steady_timer m_timer;

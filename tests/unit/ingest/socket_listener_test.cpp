@@ -70,7 +70,7 @@ protected:
   boost::asio::io_context m_io;
   std::unique_ptr<store::Writer> m_writer;
   SourceStats m_stats;
-  ActivityMonitor m_activity;
+  runtime::ActivityMonitor m_activity;
   std::unique_ptr<SocketListener> m_listener;
   std::thread m_thread;
 };

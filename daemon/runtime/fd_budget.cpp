@@ -1,10 +1,10 @@
-#include "daemon/ingest/fd_budget.hpp"
+#include "daemon/runtime/fd_budget.hpp"
 
 #include <sys/resource.h>
 
 #include <algorithm>
 
-namespace ca::ingest {
+namespace ca::runtime {
 
 FdLimit raise_fd_limit() {
   rlimit rl{};
@@ -35,4 +35,4 @@ uint64_t connection_cap(uint64_t nofile) {
   return std::clamp<uint64_t>(spare / 4, 16, 4096);
 }
 
-} // namespace ca::ingest
+} // namespace ca::runtime

@@ -24,7 +24,7 @@
 #include <optional>
 #include <string_view>
 
-namespace ca::ingest {
+namespace ca::runtime {
 
 inline constexpr auto k_accept_pause = std::chrono::milliseconds(100);
 
@@ -64,4 +64,4 @@ accept_same_user(boost::asio::local::stream_protocol::acceptor& acceptor,
                  std::string_view what,
                  ConnectionCount* count = nullptr);
 
-} // namespace ca::ingest
+} // namespace ca::runtime

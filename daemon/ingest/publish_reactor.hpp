@@ -33,7 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace ca::server {
+namespace ca::ingest {
 
 class PublishReactor final : public grpc::ServerBidiReactor<cargo_analysis::v1::PublishRequest,
                                                             cargo_analysis::v1::PublishResponse> {
@@ -99,4 +99,4 @@ private:
   uint64_t m_items = 0;
 };
 
-} // namespace ca::server
+} // namespace ca::ingest

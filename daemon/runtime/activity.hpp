@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace ca::ingest {
+namespace ca::runtime {
 
 class ActivityMonitor {
 public:
@@ -65,4 +65,4 @@ private:
   std::atomic<Clock::rep> m_last{0};
 };
 
-} // namespace ca::ingest
+} // namespace ca::runtime

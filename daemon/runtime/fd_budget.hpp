@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-namespace ca::ingest {
+namespace ca::runtime {
 
 struct FdLimit {
   uint64_t before = 0; // the soft limit we were started with
@@ -32,4 +32,4 @@ inline constexpr uint64_t k_reserved_fds = 160;
 // what is left after the reserve (the daemon has three sockets), at least 16, at most 4096.
 uint64_t connection_cap(uint64_t nofile);
 
-} // namespace ca::ingest
+} // namespace ca::runtime

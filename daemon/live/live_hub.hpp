@@ -53,7 +53,7 @@
 #include <utility>
 #include <vector>
 
-namespace ca::server {
+namespace ca::live {
 
 // An update as subscribers share it: built once, never modified, freed after the last write.
 using LiveUpdate = std::shared_ptr<const cargo_analysis::v1::WatchUpdate>;
@@ -215,4 +215,4 @@ private:
 // Whether a run of `run_root` matches a watch for `workspace`: equal, or one inside the other.
 bool workspace_matches(const std::string& workspace, const std::string& run_root);
 
-} // namespace ca::server
+} // namespace ca::live

@@ -1,7 +1,7 @@
 // The live fan-out: what a subscriber is told after commits, resends that tell nothing, filters,
 // and a full queue that drops and reports instead of waiting. A real store on a temp dir (the
 // hub reads runs back from it); subscribers are fakes with a small queue.
-#include "daemon/server/live_hub.hpp"
+#include "daemon/live/live_hub.hpp"
 #include "daemon/store/migrations.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/codec/event_decoder.hpp"
@@ -16,7 +16,7 @@
 #include <functional>
 #include <mutex>
 
-namespace ca::server {
+namespace ca::live {
 namespace {
 
 namespace v1 = cargo_analysis::v1;
@@ -333,4 +333,4 @@ TEST_F(LiveHubTest, AThrashIsToldAsItHappens) {
 }
 
 } // namespace
-} // namespace ca::server
+} // namespace ca::live

@@ -1,4 +1,4 @@
-#include "daemon/server/live_hub.hpp"
+#include "daemon/live/live_hub.hpp"
 
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/thrash.hpp"
@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-namespace ca::server {
+namespace ca::live {
 
 namespace v1 = cargo_analysis::v1;
 
@@ -585,4 +585,4 @@ v1::LiveSnapshot LiveHub::snapshot(const LiveFilter& filter) const {
   return snap;
 }
 
-} // namespace ca::server
+} // namespace ca::live

@@ -1,4 +1,4 @@
-#include "daemon/ingest/accept.hpp"
+#include "daemon/runtime/accept.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-namespace ca::ingest {
+namespace ca::runtime {
 
 namespace asio = boost::asio;
 
@@ -72,4 +72,4 @@ accept_same_user(asio::local::stream_protocol::acceptor& acceptor,
   }
 }
 
-} // namespace ca::ingest
+} // namespace ca::runtime

@@ -1,10 +1,10 @@
-#include "daemon/server/publish_reactor.hpp"
+#include "daemon/ingest/publish_reactor.hpp"
 
 #include "shared/codec/event_decoder.hpp"
 
 #include <spdlog/spdlog.h>
 
-namespace ca::server {
+namespace ca::ingest {
 
 namespace v1 = cargo_analysis::v1;
 
@@ -303,4 +303,4 @@ void PublishReactor::OnDone() {
   delete this;
 }
 
-} // namespace ca::server
+} // namespace ca::ingest
