@@ -126,6 +126,9 @@ public:
   int64_t last_insert_rowid() const;
   sqlite3* handle() const { return m_db.get(); }
   const std::filesystem::path& path() const { return m_path; }
+  // The compression dictionaries read on this connection, by id (daemon/store/dict_codec.hpp):
+  // a dictionary never changes once stored.
+  std::unordered_map<int64_t, std::string>& dictionary_cache() { return m_dictionaries; }
 
   // "<what>: <sqlite message> (in: <sql>)" as a database Error.
   Error error(std::string_view what, std::string_view sql = {}) const;
@@ -139,6 +142,7 @@ private:
   std::unique_ptr<sqlite3, Closer> m_db;
   std::filesystem::path m_path;
   std::unordered_map<std::string, std::unique_ptr<Statement>> m_cache;
+  std::unordered_map<int64_t, std::string> m_dictionaries;
 };
 
 // BEGIN IMMEDIATE in the constructor, ROLLBACK in the destructor unless commit() succeeded.

@@ -1,5 +1,6 @@
 #include "daemon/store/event_store.hpp"
 
+#include "daemon/store/dict_codec.hpp"
 #include "daemon/store/trend_index.hpp"
 #include "shared/package_id.hpp"
 #include "shared/run_id.hpp"
@@ -141,12 +142,26 @@ Result<BatchOutcome> EventStore::apply(const Batch& batch) {
     CA_TRY(s->run());
   }
   for (const StoredReport& r : batch.reports) {
-    CA_TRY_ASSIGN(Statement * s, m_db.prepare_cached(
-                                     "INSERT OR REPLACE INTO run_reports(run, kind, format, "
-                                     "events, state, body, codec) SELECT id, ?2, ?3, ?4, ?5, ?6, 1 "
-                                     "FROM runs WHERE run_id = ?1"));
-    std::string body = zstd_compress(r.body, k_compact_level);
-    auto g = s->bind(r.run_id, r.kind, r.format, r.events, r.state, Blob{body});
+    // Compressed against the workspace's dictionary of this kind of report: the timings of two
+    // builds of a workspace list the same units (daemon/store/dict_codec.hpp).
+    CA_TRY_ASSIGN(Statement * ws, m_db.prepare_cached("SELECT COALESCE(workspace_root, '') "
+                                                      "FROM runs WHERE run_id = ?1"));
+    std::string scope;
+    {
+      auto g = ws->bind(r.run_id);
+      CA_TRY_ASSIGN(bool row, ws->step());
+      if (!row) {
+        continue; // the run is gone (deleted by the garbage collection meanwhile)
+      }
+      scope = report_scope(r.kind, ws->column_text_view(0));
+    }
+    CA_TRY_ASSIGN(Packed packed, pack(m_db, scope, r.body, k_compact_level));
+    CA_TRY_ASSIGN(Statement * s,
+                  m_db.prepare_cached("INSERT OR REPLACE INTO run_reports(run, kind, format, "
+                                      "events, state, body, codec, dict) "
+                                      "SELECT id, ?2, ?3, ?4, ?5, ?6, 1, ?7 "
+                                      "FROM runs WHERE run_id = ?1"));
+    auto g = s->bind(r.run_id, r.kind, r.format, r.events, r.state, Blob{packed.data}, packed.dict);
     CA_TRY(s->run());
   }
   return out;

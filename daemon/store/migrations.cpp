@@ -40,14 +40,14 @@ Result<void> move_events_to_blocks(Database& db) {
         std::string_view raw = lines->column_text_view(1);
         last = static_cast<uint64_t>(lines->column_int(0)) + 1;
         if (!block.empty() && block.text.size() + raw.size() + 1 > k_max_block_bytes) {
-          CA_TRY(insert_block(db, id, block, k_compact_level));
+          CA_TRY(insert_block(db, id, block, k_compact_level, BlockCodec::plain));
           block = RawBlock{};
         }
         block.add(last, raw);
         hash = roll_hash(hash, raw);
       }
     }
-    CA_TRY(insert_block(db, id, block, k_compact_level));
+    CA_TRY(insert_block(db, id, block, k_compact_level, BlockCodec::plain));
     auto g = mark->bind(id, last, static_cast<int64_t>(hash));
     CA_TRY(mark->run());
   }
@@ -335,6 +335,22 @@ BEGIN
   INSERT OR REPLACE INTO team_outbox(run_id, queued_ms)
     VALUES (NEW.run_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
+)sql"},
+    // Compression against a dictionary shared by the runs of a workspace (daemon/store/
+    // dict_codec.hpp): a raw block or stored report names the dictionary it was compressed with
+    // (0: none, as every row stored before this version).
+    {8, R"sql(
+CREATE TABLE zstd_dicts (
+  id          INTEGER PRIMARY KEY,
+  scope       TEXT NOT NULL,      -- what the dictionary serves: "raw <workspace>", "report<kind> <workspace>"
+  created_ms  INTEGER NOT NULL,
+  body        BLOB NOT NULL       -- zstd frame of the dictionary's content
+);
+CREATE INDEX zstd_dicts_by_scope ON zstd_dicts(scope, id);
+ALTER TABLE raw_blocks ADD COLUMN dict INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_reports ADD COLUMN dict INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX raw_blocks_by_dict ON raw_blocks(dict) WHERE dict != 0;
+CREATE INDEX run_reports_by_dict ON run_reports(dict) WHERE dict != 0;
 )sql"},
 };
 

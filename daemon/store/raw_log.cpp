@@ -1,5 +1,7 @@
 #include "daemon/store/raw_log.hpp"
 
+#include "daemon/store/dict_codec.hpp"
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -119,32 +121,62 @@ Result<std::vector<uint64_t>> decode_positions(std::string_view bytes, uint64_t 
   return out;
 }
 
-Result<void> insert_block(Database& db, int64_t run, const RawBlock& block, int level) {
+Result<void>
+insert_block(Database& db, int64_t run, const RawBlock& block, int level, BlockCodec codec) {
   if (block.empty()) {
     return {};
   }
-  std::string data = zstd_compress(block.text, level);
+  Packed packed;
+  if (codec == BlockCodec::workspace_dictionary) {
+    CA_TRY_ASSIGN(Statement * ws, db.prepare_cached("SELECT COALESCE(workspace_root, '') "
+                                                    "FROM runs WHERE id = ?1"));
+    std::string scope;
+    {
+      auto g = ws->bind(run);
+      CA_TRY_ASSIGN(bool row, ws->step());
+      scope = raw_scope(row ? ws->column_text(0) : std::string_view());
+    }
+    CA_TRY_ASSIGN(packed, pack(db, scope, block.text, level));
+  } else {
+    packed.data = zstd_compress(block.text, level);
+  }
   std::optional<std::string> gaps;
   if (!block.contiguous()) {
     gaps = encode_positions(block.positions);
   }
-  CA_TRY_ASSIGN(Statement * s,
-                db.prepare_cached("INSERT INTO raw_blocks(run, first_line, last_line, lines, "
-                                  "raw_bytes, gaps, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  // Migration 4 writes blocks before the `dict` column exists (migration 8), without one.
+  Statement* s = nullptr;
+  if (codec == BlockCodec::workspace_dictionary) {
+    CA_TRY_ASSIGN(s, db.prepare_cached("INSERT INTO raw_blocks(run, first_line, last_line, lines, "
+                                       "raw_bytes, gaps, data, dict) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  } else {
+    CA_TRY_ASSIGN(s, db.prepare_cached("INSERT INTO raw_blocks(run, first_line, last_line, lines, "
+                                       "raw_bytes, gaps, data) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  }
   std::optional<Blob> gaps_blob;
   if (gaps) {
     gaps_blob = Blob{*gaps};
   }
-  auto g = s->bind(run, block.positions.front(), block.positions.back(),
-                   static_cast<uint64_t>(block.size()), static_cast<uint64_t>(block.text.size()),
-                   gaps_blob, Blob{data});
+  const uint64_t lines = block.size();
+  const uint64_t raw_bytes = block.text.size();
+  if (codec == BlockCodec::workspace_dictionary) {
+    auto g = s->bind(run, block.positions.front(), block.positions.back(), lines, raw_bytes,
+                     gaps_blob, Blob{packed.data}, packed.dict);
+    return s->run();
+  }
+  auto g = s->bind(run, block.positions.front(), block.positions.back(), lines, raw_bytes,
+                   gaps_blob, Blob{packed.data});
   return s->run();
 }
 
 namespace {
 
 // Appends one stored block's lines to `out`.
-Result<void> unpack_block(int64_t run,
+Result<void> unpack_block(Database& db,
+                          int64_t run,
+                          int64_t dict,
                           uint64_t first,
                           uint64_t lines,
                           std::optional<std::string_view> gaps,
@@ -152,7 +184,7 @@ Result<void> unpack_block(int64_t run,
                           RawBlock& out) {
   const std::string what =
       "raw block at line " + std::to_string(first) + " of run row " + std::to_string(run);
-  CA_TRY_ASSIGN(std::string text, zstd_decompress(data, what));
+  CA_TRY_ASSIGN(std::string text, unpack(db, dict, data, what));
   std::vector<uint64_t> positions;
   if (gaps) {
     CA_TRY_ASSIGN(positions, decode_positions(*gaps, first));
@@ -179,7 +211,7 @@ Result<void> unpack_block(int64_t run,
 } // namespace
 
 Result<void> read_blocks(Database& db, int64_t run, RawBlock& out) {
-  CA_TRY_ASSIGN(Statement * s, db.prepare_cached("SELECT first_line, lines, gaps, data FROM "
+  CA_TRY_ASSIGN(Statement * s, db.prepare_cached("SELECT first_line, lines, gaps, data, dict FROM "
                                                  "raw_blocks WHERE run = ?1 ORDER BY first_line"));
   auto g = s->bind(run);
   for (;;) {
@@ -191,7 +223,7 @@ Result<void> read_blocks(Database& db, int64_t run, RawBlock& out) {
     if (!s->column_is_null(2)) {
       gaps = s->column_blob_view(2);
     }
-    CA_TRY(unpack_block(run, static_cast<uint64_t>(s->column_int(0)),
+    CA_TRY(unpack_block(db, run, s->column_int(4), static_cast<uint64_t>(s->column_int(0)),
                         static_cast<uint64_t>(s->column_int(1)), gaps, s->column_blob_view(3),
                         out));
   }

@@ -54,8 +54,16 @@ inline constexpr uint64_t k_roll_hash_seed = 14695981039346656037ULL;
 std::string encode_positions(const std::vector<uint64_t>& positions);
 Result<std::vector<uint64_t>> decode_positions(std::string_view bytes, uint64_t first);
 
+// How insert_block() compresses: against the dictionary of the run's workspace
+// (daemon/store/dict_codec.hpp), or alone (migration 4, older than the dictionaries).
+enum class BlockCodec { workspace_dictionary, plain };
+
 // Inserts `block` for run row `run` (compressed at `level`).
-Result<void> insert_block(Database& db, int64_t run, const RawBlock& block, int level);
+Result<void> insert_block(Database& db,
+                          int64_t run,
+                          const RawBlock& block,
+                          int level,
+                          BlockCodec codec = BlockCodec::workspace_dictionary);
 
 // Every stored line of run row `run` in position order, decompressed into `out` (appended).
 // Errors name the run and block.

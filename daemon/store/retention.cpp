@@ -1,5 +1,7 @@
 #include "daemon/store/retention.hpp"
 
+#include "daemon/store/dict_codec.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -185,6 +187,8 @@ Result<void> delete_sessions(Database& db,
   CA_TRY(run_counting(db, "DELETE FROM run_reports WHERE run IN (SELECT id FROM temp.gc_runs)"));
   CA_TRY_ASSIGN(uint64_t runs,
                 run_counting(db, "DELETE FROM runs WHERE id IN (SELECT id FROM temp.gc_runs)"));
+  // Dictionaries that only the deleted runs were compressed with.
+  CA_TRY(delete_unused_dicts(db));
   out.runs_deleted += runs;
   out.sessions_deleted += p.sessions;
 

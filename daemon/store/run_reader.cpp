@@ -1,5 +1,6 @@
 #include "daemon/store/run_reader.hpp"
 
+#include "daemon/store/dict_codec.hpp"
 #include "shared/run_id.hpp"
 
 #include <google/protobuf/arena.h>
@@ -259,7 +260,7 @@ Result<RunReader::ArenaEvents> RunReader::events(const std::string& run_id,
 Result<std::optional<std::string>>
 RunReader::stored_report(const v1::RunSummary& run, int kind, int format) {
   CA_TRY_ASSIGN(Statement * s,
-                m_db->prepare_cached("SELECT p.body, p.codec FROM run_reports p "
+                m_db->prepare_cached("SELECT p.body, p.codec, p.dict FROM run_reports p "
                                      "JOIN runs r ON r.id = p.run "
                                      "WHERE r.run_id = ?1 AND p.kind = ?2 AND p.format = ?3 "
                                      "AND p.events = ?4 AND p.state = ?5"));
@@ -271,8 +272,8 @@ RunReader::stored_report(const v1::RunSummary& run, int kind, int format) {
   if (s->column_int(1) == 0) {
     return std::optional<std::string>(std::string(s->column_blob_view(0)));
   }
-  CA_TRY_ASSIGN(std::string body,
-                zstd_decompress(s->column_blob_view(0), "stored report of run " + run.run_id()));
+  CA_TRY_ASSIGN(std::string body, unpack(*m_db, s->column_int(2), s->column_blob_view(0),
+                                         "stored report of run " + run.run_id()));
   return std::optional<std::string>(std::move(body));
 }
 
