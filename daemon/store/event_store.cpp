@@ -591,9 +591,12 @@ Result<void> EventStore::apply_facts(const RunFacts& f) {
     auto g = u->bind(f.run_id, state, end_ms);
     CA_TRY(u->run());
   }
-  // The run's log is complete: its blocks (one per commit while it streamed) become one.
+  // The run's log is complete: its blocks (one per commit while it streamed) become one, and
+  // its cached row is dropped (a back-fill of 10,000 logs must not keep 10,000 of them); a line
+  // that still comes for it reads the row again.
   if (auto it = m_runs.find(f.run_id); it != m_runs.end()) {
     CA_TRY(compact_blocks(m_db, it->second.id));
+    m_runs.erase(it);
   }
   return {};
 }

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace ca::store {
 
@@ -132,7 +135,14 @@ void Writer::run() {
     std::deque<std::function<void(Database*)>> tasks;
     {
       std::unique_lock lock(m_mutex);
-      m_has_work.wait(lock, [&] { return m_stopping || !m_queue.empty() || !m_tasks.empty(); });
+      auto has_work = [&] { return m_stopping || !m_queue.empty() || !m_tasks.empty(); };
+      if (m_trim_pending && !m_has_work.wait_for(lock, k_trim_after_idle, has_work)) {
+        m_trim_pending = false;
+        lock.unlock();
+        return_memory();
+        continue;
+      }
+      m_has_work.wait(lock, has_work);
       if (!m_tasks.empty()) {
         tasks.swap(m_tasks); // maintenance first: it waited for the transaction before
       } else if (m_queue.empty()) {
@@ -153,7 +163,17 @@ void Writer::run() {
     } else {
       commit_group(group);
     }
+    m_trim_pending = true;
   }
+}
+
+void Writer::return_memory() {
+  // A back-fill or a burst of builds leaves glibc's heaps holding the memory that decoding,
+  // committing and analysing it used: freed, but still resident (100 clean builds left ~60 MB).
+  // Once the writer has been idle a moment, give it back to the system (a trim costs ~1 ms).
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
 }
 
 Result<std::vector<Result<BatchOutcome>>> Writer::apply_in_transaction(std::span<Batch> batches) {

@@ -111,6 +111,7 @@ private:
   void post_task(std::function<void(Database*)> task);
   void run_tasks(std::deque<std::function<void(Database*)>>& tasks);
   void run();
+  void return_memory();
   void checkpoint_loop();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   void commit_group(std::deque<Batch>& group);
@@ -133,6 +134,9 @@ private:
   bool m_stopping = false;
   WriterStats m_stats;
   std::thread m_thread;
+  // Work was committed since the heap was last trimmed (writer thread only; see return_memory()).
+  bool m_trim_pending = false;
+  static constexpr auto k_trim_after_idle = std::chrono::milliseconds(500);
 
   // The checkpointer (null if its connection could not be opened: then SQLite checkpoints
   // inside commits, as by default).
