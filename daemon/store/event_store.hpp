@@ -29,6 +29,9 @@ public:
   // must call forget_cache() since cached run rows may not exist any more.
   Result<BatchOutcome> apply(const Batch& batch);
 
+  // Runs whose rows are cached: those seen since they were last read, until they end.
+  size_t cached_runs() const { return m_runs.size(); }
+
   // Drops cached run rows and unit keys (after a rollback).
   void forget_cache() {
     m_runs.clear();

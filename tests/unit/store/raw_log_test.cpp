@@ -137,6 +137,20 @@ TEST_F(RawLogTest, EveryCorpusLogReadsBackByteForByteHoweverItWasBatched) {
   }
 }
 
+// A back-fill of thousands of logs must not keep a cached row per run: an ended run's is dropped,
+// and a line that still comes for it reads the row again (and is deduplicated against it).
+TEST_F(RawLogTest, AnEndedRunLeavesTheWritersCacheAndAResendIsStillSkipped) {
+  const auto log = corpus_logs().front();
+  const auto lines = read_lines(log);
+  apply(batch_of(lines, 0, lines.size()));
+  EXPECT_EQ(m_store->cached_runs(), 1u);
+  end(run_of(log));
+  EXPECT_EQ(m_store->cached_runs(), 0u);
+  auto again = apply(batch_of(lines, 0, 10));
+  EXPECT_EQ(again.inserted, 0u);
+  EXPECT_EQ(stored(run_of(log)), lines);
+}
+
 TEST_F(RawLogTest, AResentPrefixIsSkippedAndTheRestIsTaken) {
   auto log = corpus_logs().back();
   auto lines = read_lines(log);
