@@ -37,6 +37,13 @@
 
 namespace ca {
 
+// The walk copies protobuf 3.21's printer, rule by rule, and the tests compare the two on every
+// type of our schema; another protobuf may print differently (4.x orders and escapes some things
+// otherwise). Built against one, append_json() declines and to_json() answers with protobuf's own
+// printer: slower, never different from what that protobuf prints.
+inline constexpr bool k_fast_json_verified =
+    GOOGLE_PROTOBUF_VERSION >= 3021000 && GOOGLE_PROTOBUF_VERSION < 3022000;
+
 struct JsonPrintOptions {
   bool pretty = false;                        // protobuf's add_whitespace
   bool always_print_primitive_fields = false; // protobuf's option of that name
