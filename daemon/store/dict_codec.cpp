@@ -167,26 +167,7 @@ unpack(Database& db, int64_t dict, std::string_view frame, std::string_view what
     return zstd_decompress(frame, what);
   }
   CA_TRY_ASSIGN(const std::string* content, dictionary(db, dict));
-  unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32)) {
-    return unexpected(ErrorCode::database,
-                      std::string(what) + ": not a zstd frame of known size (corrupt block)");
-  }
-  thread_local struct Dctx {
-    Dctx() : d(ZSTD_createDCtx()) {}
-    ~Dctx() { ZSTD_freeDCtx(d); }
-    ZSTD_DCtx* d;
-  } dctx;
-  std::string out(static_cast<size_t>(size), '\0');
-  size_t n = ZSTD_decompress_usingDict(dctx.d, out.data(), out.size(), frame.data(), frame.size(),
-                                       content->data(), content->size());
-  if (ZSTD_isError(n) || n != out.size()) {
-    return unexpected(ErrorCode::database,
-                      std::string(what) + ": cannot decompress with dictionary " +
-                          std::to_string(dict) + ": " +
-                          (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame"));
-  }
-  return out;
+  return zstd_decompress(frame, what, *content);
 }
 
 Result<uint64_t> delete_unused_dicts(Database& db) {

@@ -35,7 +35,8 @@ std::string zstd_compress(std::string_view bytes, int level) {
   return std::string(c.scratch.data(), ZSTD_isError(n) ? 0 : n);
 }
 
-Result<std::string> zstd_decompress(std::string_view frame, std::string_view what) {
+Result<std::string>
+zstd_decompress(std::string_view frame, std::string_view what, std::string_view dict) {
   unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32)) {
     return unexpected(ErrorCode::database,
@@ -47,7 +48,11 @@ Result<std::string> zstd_decompress(std::string_view frame, std::string_view wha
     ZSTD_DCtx* d;
   } dctx;
   std::string out(static_cast<size_t>(size), '\0');
-  size_t n = ZSTD_decompressDCtx(dctx.d, out.data(), out.size(), frame.data(), frame.size());
+  // A frame made against a dictionary (daemon/store/dict_codec.hpp) needs its content back.
+  size_t n = dict.empty()
+                 ? ZSTD_decompressDCtx(dctx.d, out.data(), out.size(), frame.data(), frame.size())
+                 : ZSTD_decompress_usingDict(dctx.d, out.data(), out.size(), frame.data(),
+                                             frame.size(), dict.data(), dict.size());
   if (ZSTD_isError(n) || n != out.size()) {
     return unexpected(ErrorCode::database,
                       std::string(what) + ": cannot decompress: " +

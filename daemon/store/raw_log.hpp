@@ -30,8 +30,10 @@ inline constexpr int k_compact_level = 1;
 inline constexpr size_t k_max_block_bytes = 4u << 20;
 
 std::string zstd_compress(std::string_view bytes, int level);
-// `what` names the data in errors ("run X block 17").
-Result<std::string> zstd_decompress(std::string_view frame, std::string_view what);
+// `what` names the data in errors ("run X block 17"); `dict`: the content the frame was
+// compressed against, if any.
+Result<std::string>
+zstd_decompress(std::string_view frame, std::string_view what, std::string_view dict = {});
 
 // A block's lines before compression.
 struct RawBlock {
