@@ -6,6 +6,7 @@
 #include "shared/codec/event_decoder.hpp"
 #include "shared/run_id.hpp"
 #include "shared/run_state.hpp"
+#include "shared/unique_fd.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -86,7 +87,7 @@ bool is_log_name(std::string_view name) {
 
 // What a path named like a log turned out to be (see open_log).
 struct LogOpen {
-  int fd = -1;         // open for reading, a regular file; -1 otherwise
+  UniqueFd fd;         // open for reading, a regular file; none otherwise
   struct stat st {};   // of `fd`
   bool gone = false;   // no such file (any more)
   std::string refused; // why it is not read at all: not a regular file of the log dir
@@ -131,8 +132,8 @@ LogOpen open_log(const std::filesystem::path& path) {
                                           : "a device, not a regular file";
     return out;
   }
-  out.fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
-  if (out.fd < 0) {
+  out.fd.reset(::open(target.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW));
+  if (!out.fd) {
     out.gone = errno == ENOENT;
     out.error = "cannot open " + path.string() + ": " + std::strerror(errno);
     if (errno == ELOOP) { // replaced by a symlink since the lstat: looked at again next time
@@ -142,30 +143,12 @@ LogOpen open_log(const std::filesystem::path& path) {
     }
     return out;
   }
-  if (::fstat(out.fd, &out.st) != 0 || !S_ISREG(out.st.st_mode)) {
-    ::close(out.fd);
-    out.fd = -1;
+  if (::fstat(out.fd.get(), &out.st) != 0 || !S_ISREG(out.st.st_mode)) {
+    out.fd.reset();
     out.refused = "not a regular file";
   }
   return out;
 }
-
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd) : m_fd(fd) {}
-  ~UniqueFd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-
-private:
-  int m_fd;
-};
 
 // Calls `fn(wd, mask, name)` for each event in what one read(2) of an inotify fd returned.
 // (Not inline in the coroutine: a struct with a flexible array member cannot live in its frame.)
@@ -411,8 +394,8 @@ void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
       // Only a file we would read makes its run known: not a FIFO, a device or a symlink
       // elsewhere that merely has a log's name.
       LogOpen opened = open_log(path);
-      if (opened.fd >= 0) {
-        ::close(opened.fd); // before the callback: it looks for the processes holding the file
+      if (opened.fd) {
+        opened.fd.reset(); // before the callback: it looks for the processes holding the file
         m_options.on_new_file(path, static_cast<uint64_t>(opened.st.st_ino));
         f->announced = !f->name_run_id.empty(); // the correlator made its run known
       }
@@ -726,7 +709,7 @@ bool LogWatcher::rewritten_in_place(int fd, TailedFile& f) {
 
 asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finish) {
   LogOpen opened = open_log(f->path);
-  UniqueFd fd(opened.fd);
+  UniqueFd fd = std::move(opened.fd);
   if (!opened.refused.empty()) {
     if (!f->refused) {
       f->refused = true;
