@@ -1,6 +1,6 @@
 #include "daemon/ingest/log_watcher.hpp"
 
-#include "daemon/ingest/flock_probe.hpp"
+#include "daemon/ingest/end_probe.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
 #include "daemon/ingest/socket_listener.hpp"
 #include "shared/codec/event_decoder.hpp"
@@ -65,21 +65,6 @@ enum class EndCheck {
   backfill, // seen by a scan or moved in: one probe decides
   closed,   // IN_CLOSE_WRITE: the writer closed it; re-probe a while if the lock looks held
 };
-
-// An empty file whose inode changed within the last `k_just_created`: most likely a log cargo
-// has created and not locked yet.
-constexpr auto k_just_created = std::chrono::seconds(2);
-
-bool empty_and_just_created(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || st.st_size != 0) {
-    return false;
-  }
-  const auto changed = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_ctim.tv_sec) + std::chrono::nanoseconds(st.st_ctim.tv_nsec)));
-  return std::chrono::system_clock::now() - changed < k_just_created;
-}
 
 bool is_log_name(std::string_view name) {
   return name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix;
@@ -323,14 +308,13 @@ asio::awaitable<void> LogWatcher::run() {
   // Watches first, then the scans: a file created in between is seen by both, never by neither.
   std::vector<size_t> fresh = m_watches->refresh();
   asio::co_spawn(m_io, read_events(), log_exception);
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = m_options.clock->now();
   for (size_t dir : fresh) {
     co_await scan_dir(dir, true);
   }
   m_backfill_done = true;
   auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(m_options.clock->now() - t0).count();
   spdlog::info("watcher: back-fill done: {} log files in {} ms{}", m_files_done.load(), ms,
                m_stats.old_runs_skipped() == 0
                    ? std::string()
@@ -631,23 +615,16 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
     if (m_stopping || f->forgotten || f->refused) {
       break; // a refused file is not a log: no lock to probe, no end to record
     }
-    // A first probe can be a moment early, and is asked again while that may be so:
-    // - after IN_CLOSE_WRITE, a held lock: cargo unlocks right before it closes, and a lock that
-    //   stays held belongs to a writer that is not done;
-    // - at a scan, an empty, free log just created: cargo takes its lock a moment after creating
-    //   the file, and a scan in between (of a log dir cargo has just created, on its first
-    //   logged build) would call the run over with nothing in it until the file's close
-    //   corrected that.
+    // The probe's rules are in end_probe.hpp; here the waits between probes are timers.
+    const EndTrigger trigger = check == EndCheck::closed ? EndTrigger::closed : EndTrigger::scan;
+    EndProbe probe(trigger,
+                   trigger == EndTrigger::closed ? m_options.lock_retry_delays
+                                                 : m_options.create_to_lock_delays,
+                   *m_options.clock);
     auto lock = probe_writer_lock(f->path);
-    const auto may_be_early = [&] {
-      return lock && (check == EndCheck::closed
-                          ? *lock == LockState::held
-                          : *lock == LockState::free && empty_and_just_created(f->path));
-    };
-    const auto& delays =
-        check == EndCheck::closed ? m_options.lock_retry_delays : m_options.create_to_lock_delays;
-    for (size_t attempt = 0; attempt < delays.size() && may_be_early(); ++attempt) {
-      co_await wait_for(f, delays[attempt]);
+    const auto empty_since = [&] { return empty_file_changed_at(f->path); };
+    while (auto delay = probe.retry_after(lock, empty_since)) {
+      co_await wait_for(f, *delay);
       if (m_stopping || f->forgotten) {
         break;
       }
@@ -656,17 +633,16 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
     if (m_stopping || f->forgotten) {
       break;
     }
-    if (!lock) {
-      fail(*f, lock.error().message);
-      continue;
-    }
-    if (*lock == LockState::gone) {
+    const EndVerdict verdict = EndProbe::verdict(lock);
+    if (verdict == EndVerdict::gone) {
       forget(f->path, "deleted");
       break;
     }
-    if (*lock == LockState::free) {
+    if (verdict == EndVerdict::unreadable) {
+      fail(*f, lock.error().message);
+    } else if (verdict == EndVerdict::ended) {
       co_await pump(f, true); // the rest, and the end
-    } else if (check == EndCheck::closed) {
+    } else if (trigger == EndTrigger::closed) {
       ++m_counters.lock_still_held;
       spdlog::debug("watcher: {} was closed but its lock is still held; its run stays in "
                     "progress",

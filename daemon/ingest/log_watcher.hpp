@@ -64,6 +64,7 @@
 
 #include "daemon/ingest/dir_watch_set.hpp"
 #include "daemon/ingest/source_stats.hpp"
+#include "daemon/runtime/clock.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
@@ -134,6 +135,8 @@ public:
     std::vector<std::chrono::milliseconds> create_to_lock_delays = {
         std::chrono::milliseconds(5), std::chrono::milliseconds(20), std::chrono::milliseconds(75),
         std::chrono::milliseconds(200), std::chrono::milliseconds(700)};
+    // What "how long ago" is measured with (end_probe.hpp); must outlive the watcher.
+    const runtime::Clock* clock = &runtime::SteadyClock::instance();
   };
 
   // Nothing runs until start(). `writer` and `stats` must outlive the watcher.
