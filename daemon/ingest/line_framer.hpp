@@ -21,7 +21,10 @@ namespace ca::ingest {
 
 class LineFramer {
 public:
-  explicit LineFramer(size_t max_line = codec::k_max_line_bytes) : m_max(max_line) {}
+  // `lines_before` is the number of lines already seen, for a stream picked up in the middle
+  // (a log file read on from a checkpoint): line numbers go on from there.
+  explicit LineFramer(size_t max_line = codec::k_max_line_bytes, uint64_t lines_before = 0)
+      : m_max(max_line), m_line_no(lines_before) {}
 
   // Feeds the next bytes of the stream. Calls `on_line(std::string_view line, uint64_t line_no)`
   // for each complete line (without its newline) within the limit, and
@@ -82,6 +85,16 @@ public:
     m_partial.clear();
     m_partial.shrink_to_fit();
     return n;
+  }
+
+  // Why a line `bytes` long so far is rejected, in the words every source uses: the size alone
+  // the first time (while it is under twice the limit), then how far it has run.
+  static std::string oversize_reason(uint64_t bytes, size_t max_line = codec::k_max_line_bytes) {
+    std::string why = "line is over the " + std::to_string(max_line) + "-byte limit";
+    if (bytes > 2 * uint64_t{max_line}) {
+      why += " (" + std::to_string(bytes) + " bytes so far)";
+    }
+    return why;
   }
 
 private:
