@@ -526,6 +526,33 @@ TEST_F(LogWatcherTest, BadLinesInACargoLogAreCountedAndTheRestIsStored) {
       << watcher_stats().last_error;
 }
 
+// The watcher frames lines with the socket's LineFramer: a line over the limit costs one
+// rejection per MiB it runs on, is never held in memory whole, and the lines after it are stored.
+TEST_F(LogWatcherTest, LineOverTheLimitIsRejectedPerMiBAndTheLinesAfterItAreStored) {
+  start();
+  auto lines = lines_of(corpus(k_noop));
+  std::string text;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    text += lines[i] + "\n";
+    if (i == 10) {
+      text += std::string(codec::k_max_line_bytes * 5 / 2, 'x') + "\n"; // line 12, 2.5 MiB
+    }
+  }
+  write_file(log_path(k_noop), text);
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  EXPECT_EQ(stored_lines(k_noop), lines);
+  EXPECT_EQ(watcher_stats().lines_rejected, 2u);
+  EXPECT_NE(watcher_stats().last_error.find(":12: line is over the 1048576-byte limit ("),
+            std::string::npos)
+      << watcher_stats().last_error;
+
+  // Nothing is read twice after a restart: the checkpoint is past the long line.
+  restart();
+  ASSERT_TRUE(eventually([&] { return m_watcher->backfill_done(); }));
+  EXPECT_EQ(stored_lines(k_noop), lines);
+  EXPECT_EQ(watcher_stats().lines_rejected, 2u);
+}
+
 TEST_F(LogWatcherTest, UnreadableFileIsSkippedAndCounted) {
   if (::geteuid() == 0) {
     // root bypasses file permissions (CAP_DAC_OVERRIDE): chmod 000 cannot make open() fail.
