@@ -544,26 +544,11 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     if (!read_slice(*f, pass)) {
       co_return;
     }
-    if (pass.abandoned) {
-      ++m_counters.files_abandoned;
-      m_stats.disconnected(k_counter);
-      spdlog::warn("watcher: stopped reading {}: {} bad lines in a row, it is not a cargo "
-                   "build-analysis log (last: {})",
-                   f->path().string(), k_max_consecutive_rejects, f->ingestor->last_error());
-    }
-    store::Batch batch = f->ingestor->take_batch();
-    batch.source = k_counter;
-    if (f->run_id.empty() && !f->ingestor->last_run().empty()) {
-      f->run_id = f->ingestor->last_run();
-    }
     // An abandoned file is skipped to its end for good.
     const uint64_t new_offset =
         pass.abandoned ? std::max(pass.read_to, pass.size) : pass.complete_to();
     const bool ending = pass.finish && pass.eof && !pass.abandoned;
-    add_run_facts(*f, pass, new_offset, ending, batch);
-    if (pass.abandoned) {
-      f->abandon();
-    }
+    store::Batch batch = take_batch(*f, pass, new_offset, ending);
     // Only bytes of an over-long line skipped: no transaction for that (its offset is committed
     // with the next line, the end or the abandonment), just the other files' turn.
     const bool only_skipped = batch.events.empty() && batch.facts.empty() &&
@@ -737,6 +722,25 @@ bool LogWatcher::read_slice(TailedFile& f, ReadPass& pass) {
     pass.framer.feed(std::string_view(pass.chunk.data(), got), on_line, on_oversize);
   }
   return true;
+}
+
+store::Batch
+LogWatcher::take_batch(TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending) {
+  store::Batch batch = f.ingestor->take_batch();
+  batch.source = k_counter;
+  if (f.run_id.empty() && !f.ingestor->last_run().empty()) {
+    f.run_id = f.ingestor->last_run();
+  }
+  add_run_facts(f, pass, new_offset, ending, batch); // before abandon(): it asks the state before
+  if (pass.abandoned) {
+    ++m_counters.files_abandoned;
+    m_stats.disconnected(k_counter);
+    spdlog::warn("watcher: stopped reading {}: {} bad lines in a row, it is not a cargo "
+                 "build-analysis log (last: {})",
+                 f.path().string(), k_max_consecutive_rejects, f.ingestor->last_error());
+    f.abandon();
+  }
+  return batch;
 }
 
 void LogWatcher::add_run_facts(

@@ -196,6 +196,8 @@ private:
   boost::asio::awaitable<bool> count_lines_before(std::shared_ptr<TailedFile> f, int fd);
   // Reads and frames up to a slice, a batch or EOF. False (after fail()) on a read error.
   bool read_slice(TailedFile& f, ReadPass& pass);
+  // The batch read so far, with its run facts; abandons the file if the pass found it no log.
+  store::Batch take_batch(TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending);
   // The run facts that go with a batch: its end, an abandoned name's end, or its announcement.
   void add_run_facts(
       TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending, store::Batch& batch);

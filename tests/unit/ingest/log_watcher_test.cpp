@@ -43,6 +43,19 @@ std::string corpus(const std::string& run_id) {
   return test::read_file(test::fixture_path(std::string(k_corpus) + "/" + run_id + ".jsonl"));
 }
 
+// `lines` as a log, with `extra` put in after the first `after` of them.
+std::string
+with_line_after(const std::vector<std::string>& lines, size_t after, const std::string& extra) {
+  std::string text;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i == after) {
+      text += extra + "\n";
+    }
+    text += lines[i] + "\n";
+  }
+  return text;
+}
+
 std::vector<std::string> lines_of(std::string_view text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -511,14 +524,9 @@ TEST_F(LogWatcherTest, FileThatIsNotACargoLogIsCutOffAndOthersGoOn) {
 TEST_F(LogWatcherTest, BadLinesInACargoLogAreCountedAndTheRestIsStored) {
   start();
   auto lines = lines_of(corpus(k_noop));
-  std::string text;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    text += lines[i] + "\n";
-    if (i == 10) {
-      text += "{\"run_id\": \"not a run id\", \"reason\": \"build-started\"}\n";
-    }
-  }
-  write_file(log_path(k_noop), text);
+  write_file(
+      log_path(k_noop),
+      with_line_after(lines, 11, "{\"run_id\": \"not a run id\", \"reason\": \"build-started\"}"));
   ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
   EXPECT_EQ(stored_lines(k_noop), lines);
   EXPECT_EQ(watcher_stats().lines_rejected, 1u);
@@ -531,14 +539,9 @@ TEST_F(LogWatcherTest, BadLinesInACargoLogAreCountedAndTheRestIsStored) {
 TEST_F(LogWatcherTest, LineOverTheLimitIsRejectedPerMiBAndTheLinesAfterItAreStored) {
   start();
   auto lines = lines_of(corpus(k_noop));
-  std::string text;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    text += lines[i] + "\n";
-    if (i == 10) {
-      text += std::string(codec::k_max_line_bytes * 5 / 2, 'x') + "\n"; // line 12, 2.5 MiB
-    }
-  }
-  write_file(log_path(k_noop), text);
+  // Line 12, 2.5 MiB.
+  write_file(log_path(k_noop),
+             with_line_after(lines, 11, std::string(codec::k_max_line_bytes * 5 / 2, 'x')));
   ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
   EXPECT_EQ(stored_lines(k_noop), lines);
   EXPECT_EQ(watcher_stats().lines_rejected, 2u);
