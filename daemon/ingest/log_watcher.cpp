@@ -276,7 +276,8 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
   // The stored position is used once: a file deleted and created again under the same name is
   // new to us.
   if (auto it = m_stored.find(key); it != m_stored.end()) {
-    f->restore(it->second);
+    const store::WatchedFile& s = it->second;
+    f->restore(s.inode, s.offset, s.run_id, s.run_state);
     m_stored.erase(it);
   }
   ++m_counters.files_seen;

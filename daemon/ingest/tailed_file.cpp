@@ -12,17 +12,20 @@ TailedFile::TailedFile(std::filesystem::path path) : m_path(std::move(path)) {
   }
 }
 
-void TailedFile::restore(const store::WatchedFile& stored) {
-  inode = stored.inode;
-  offset = stored.offset;
-  run_id = stored.run_id;
-  if (stored.offset != 0) {
+void TailedFile::restore(uint64_t stored_inode,
+                         uint64_t stored_offset,
+                         std::string stored_run_id,
+                         std::string_view run_state) {
+  inode = stored_inode;
+  offset = stored_offset;
+  run_id = std::move(stored_run_id);
+  if (offset != 0) {
     framer.reset(); // the lines before the offset are counted when it is first read
   }
-  const bool collected = !stored.run_id.empty() && stored.run_state.empty();
-  if (collected || is_ended(stored.run_state)) {
+  const bool collected = !run_id.empty() && run_state.empty();
+  if (collected || is_ended(run_state)) {
     m_state = TailState::ended;
-  } else if (!stored.run_state.empty()) {
+  } else if (!run_state.empty()) {
     m_state = TailState::announced;
   } else {
     m_state = TailState::fresh;

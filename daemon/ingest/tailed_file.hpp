@@ -18,7 +18,6 @@
 #include "daemon/ingest/end_probe.hpp"
 #include "daemon/ingest/line_framer.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
-#include "daemon/store/run_reader.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -27,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ca::ingest {
 
@@ -79,10 +79,14 @@ public:
   uint64_t lines_before() const { return framer ? framer->lines() : 0; }
 
   // --- transitions --------------------------------------------------------------------------
-  // From the checkpoint the store has for this path (at start): its position, and its run as the
-  // store has it. A run the store no longer has (retention deleted it, over) counts as ended, so
-  // that no end fact or announcement brings its row back, empty.
-  void restore(const store::WatchedFile& stored);
+  // From the checkpoint the store has for this path (at start): its position, and its run with
+  // that run's state as the store has it ("" if the store has no such run). A run the store no
+  // longer has (retention deleted it, over) counts as ended, so that no end fact or announcement
+  // brings its row back, empty.
+  void restore(uint64_t stored_inode,
+               uint64_t stored_offset,
+               std::string stored_run_id,
+               std::string_view run_state);
   // Older than the retention window: never read (gc would delete its run).
   void skip_as_too_old();
   // The correlator made its run known from the name, before it was read.

@@ -16,17 +16,6 @@ LineFramer framed_lines(uint64_t lines) {
   return LineFramer(codec::k_max_line_bytes, lines);
 }
 
-store::WatchedFile stored(uint64_t offset, std::string run_id, std::string run_state) {
-  store::WatchedFile w;
-  w.path = "/logs/" + k_run + ".jsonl";
-  w.inode = 42;
-  w.offset = offset;
-  w.line = 3;
-  w.run_id = std::move(run_id);
-  w.run_state = std::move(run_state);
-  return w;
-}
-
 TEST(TailedFile, ANewFileIsFreshAtByteZeroAndNamesItsRunFromItsName) {
   TailedFile f = log_file();
   EXPECT_EQ(f.state(), TailState::fresh);
@@ -45,24 +34,24 @@ TEST(TailedFile, ANewFileIsFreshAtByteZeroAndNamesItsRunFromItsName) {
 
 TEST(TailedFile, RestoreTakesTheStoredPositionAndTheRunsState) {
   TailedFile in_progress = log_file();
-  in_progress.restore(stored(100, k_run, "in_progress"));
+  in_progress.restore(42, 100, k_run, "in_progress");
   EXPECT_EQ(in_progress.state(), TailState::announced);
   EXPECT_EQ(in_progress.inode, 42u);
   EXPECT_EQ(in_progress.offset, 100u);
   EXPECT_FALSE(in_progress.framer) << "the lines before a stored offset are counted on reading";
 
   TailedFile ended = log_file();
-  ended.restore(stored(100, k_run, "completed"));
+  ended.restore(42, 100, k_run, "completed");
   EXPECT_EQ(ended.state(), TailState::ended);
 
   // The store no longer has the run (retention deleted it): nothing may bring its row back.
   TailedFile collected = log_file();
-  collected.restore(stored(100, k_run, ""));
+  collected.restore(42, 100, k_run, "");
   EXPECT_EQ(collected.state(), TailState::ended);
 
   // A position without a run (nothing read from it yet).
   TailedFile nothing = log_file();
-  nothing.restore(stored(0, "", ""));
+  nothing.restore(42, 0, "", "");
   EXPECT_EQ(nothing.state(), TailState::fresh);
   EXPECT_TRUE(nothing.framer) << "at byte 0 there are no lines before to count";
 }
