@@ -7,7 +7,10 @@
 // (the first time when it passes the limit), so that a source that cuts a producer off after so
 // many rejections in a row cuts off an endless line after a bounded number of bytes too.
 //
-// Not thread-safe; one per connection. No allocation but the partial line.
+// The one framer of every NDJSON line source: the socket (one per connection) and the log watcher
+// (one per tailed file, copied with each committed offset, so that a read resumed at the offset
+// knows whether it is inside an over-long line). Not thread-safe. No allocation but the partial
+// line.
 #pragma once
 
 #include "shared/codec/event_decoder.hpp"

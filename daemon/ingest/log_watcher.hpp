@@ -28,9 +28,9 @@
 // 3. Ends. IN_CLOSE_WRITE (or, at back-fill, any file) triggers a probe (EndProbe,
 //    end_probe.hpp): a non-blocking shared flock on a descriptor of our own. Cargo unlocks just
 //    before it closes, but we re-probe a few times over ~1 s before believing a lock that is
-//    still held. When the lock is free, the file
-//    is read to EOF and RunFacts{ended, log_truncated = empty file or cut last line} go in the
-//    same batch as the last events; the store turns them into completed, failed or interrupted.
+//    still held. When the lock is free, the file is read to EOF and RunFacts{ended,
+//    log_truncated = empty file or cut last line} go in the same batch as the last events; the
+//    store turns them into completed, failed or interrupted.
 //    A cut last line is not ingested. An empty file names its run only in its file name, which
 //    is used then (a valid run id makes the store create the run, interrupted). The name also
 //    makes a run known, in progress, as soon as its log appears, long before cargo's first
