@@ -78,33 +78,39 @@ TEST(EndProbe, LockHeldThroughEveryRetryMeansStillInProgress) {
   EXPECT_EQ(EndProbe::verdict(lock), EndVerdict::in_progress);
 }
 
-TEST(EndProbe, EmptyFreeLogJustCreatedIsGivenTimeToBeLocked) {
+// A scan finds an empty log `age` old with its lock free; cargo takes the lock at the
+// `locked_at`th probe after the first (never if 0). Returns the waits asked for and the verdict.
+std::pair<std::vector<milliseconds>, EndVerdict> scan_empty_log(milliseconds age, int locked_at) {
   runtime::ManualClock clock;
   EndProbe probe(EndTrigger::scan, k_delays, clock);
-  const WallTime created = clock.wall_now() - milliseconds(100);
+  const WallTime created = clock.wall_now() - age;
   Result<LockState> lock = LockState::free;
   int probes = 0;
-  // Cargo takes its lock before the fourth probe.
   auto waits = settle(
-      probe, clock, lock, [&] { return ++probes < 3 ? LockState::free : LockState::held; },
+      probe, clock, lock, [&] { return ++probes == locked_at ? LockState::held : LockState::free; },
       [&] { return std::optional<WallTime>(created); });
+  return {waits, EndProbe::verdict(lock)};
+}
+
+TEST(EndProbe, EmptyFreeLogJustCreatedIsGivenTimeToBeLocked) {
+  auto [waits, verdict] = scan_empty_log(milliseconds(100), 3);
   EXPECT_EQ(waits,
             (std::vector<milliseconds>{milliseconds(5), milliseconds(20), milliseconds(75)}));
-  EXPECT_EQ(EndProbe::verdict(lock), EndVerdict::in_progress);
+  EXPECT_EQ(verdict, EndVerdict::in_progress);
 }
 
 TEST(EndProbe, EmptyFreeLogStopsBeingJustCreatedAsTheClockMoves) {
-  runtime::ManualClock clock;
-  EndProbe probe(EndTrigger::scan, k_delays, clock);
   // 1.9 s old: after 5 + 20 + 75 ms it is 2 s old, and its free lock is believed.
-  const WallTime created = clock.wall_now() - milliseconds(1900);
-  Result<LockState> lock = LockState::free;
-  auto waits = settle(
-      probe, clock, lock, [] { return LockState::free; },
-      [&] { return std::optional<WallTime>(created); });
+  auto [waits, verdict] = scan_empty_log(milliseconds(1900), 0);
   EXPECT_EQ(waits,
             (std::vector<milliseconds>{milliseconds(5), milliseconds(20), milliseconds(75)}));
-  EXPECT_EQ(EndProbe::verdict(lock), EndVerdict::ended);
+  EXPECT_EQ(verdict, EndVerdict::ended);
+}
+
+TEST(EndProbe, EmptyFreeLogNeverLockedIsBelievedOnceTheDelaysAreUsedUp) {
+  auto [waits, verdict] = scan_empty_log(milliseconds(0), 0);
+  EXPECT_EQ(waits, k_delays);
+  EXPECT_EQ(verdict, EndVerdict::ended);
 }
 
 TEST(EndProbe, ScanBelievesAFreeLockOnALogWithContentOrAnOldOne) {
