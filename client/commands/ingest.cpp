@@ -7,6 +7,7 @@
 #include "client/client_context.hpp"
 #include "shared/paths.hpp"
 #include "shared/safe_text.hpp"
+#include "shared/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -42,22 +43,6 @@ struct FileOutcome {
 // Files sent at once: enough to keep the daemon's decoding and its writer both busy.
 constexpr size_t k_parallel_files = 4;
 
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
-
 Result<void> write_all(int fd, const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
@@ -75,11 +60,11 @@ Result<void> write_all(int fd, const char* p, size_t n) {
 
 Result<FileOutcome> send_file(const std::filesystem::path& socket_path,
                               const std::filesystem::path& file) {
-  Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) {
     return unexpected(ErrorCode::io, "cannot open " + file.string() + ": " + std::strerror(errno));
   }
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);

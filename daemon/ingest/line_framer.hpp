@@ -7,7 +7,10 @@
 // (the first time when it passes the limit), so that a source that cuts a producer off after so
 // many rejections in a row cuts off an endless line after a bounded number of bytes too.
 //
-// Not thread-safe; one per connection. No allocation but the partial line.
+// The one framer of every NDJSON line source: the socket (one per connection) and the log watcher
+// (one per tailed file, copied with each committed offset, so that a read resumed at the offset
+// knows whether it is inside an over-long line). Not thread-safe. No allocation but the partial
+// line.
 #pragma once
 
 #include "shared/codec/event_decoder.hpp"
@@ -21,7 +24,10 @@ namespace ca::ingest {
 
 class LineFramer {
 public:
-  explicit LineFramer(size_t max_line = codec::k_max_line_bytes) : m_max(max_line) {}
+  // `lines_before` is the number of lines already seen, for a stream picked up in the middle
+  // (a log file read on from a checkpoint): line numbers go on from there.
+  explicit LineFramer(size_t max_line = codec::k_max_line_bytes, uint64_t lines_before = 0)
+      : m_max(max_line), m_line_no(lines_before) {}
 
   // Feeds the next bytes of the stream. Calls `on_line(std::string_view line, uint64_t line_no)`
   // for each complete line (without its newline) within the limit, and
@@ -82,6 +88,16 @@ public:
     m_partial.clear();
     m_partial.shrink_to_fit();
     return n;
+  }
+
+  // Why a line `bytes` long so far is rejected, in the words every source uses: the size alone
+  // the first time (while it is under twice the limit), then how far it has run.
+  static std::string oversize_reason(uint64_t bytes, size_t max_line = codec::k_max_line_bytes) {
+    std::string why = "line is over the " + std::to_string(max_line) + "-byte limit";
+    if (bytes > 2 * uint64_t{max_line}) {
+      why += " (" + std::to_string(bytes) + " bytes so far)";
+    }
+    return why;
   }
 
 private:

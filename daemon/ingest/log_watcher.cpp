@@ -1,18 +1,19 @@
 #include "daemon/ingest/log_watcher.hpp"
 
-#include "daemon/ingest/flock_probe.hpp"
+#include "daemon/ingest/end_probe.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
+#include "daemon/ingest/log_file.hpp"
 #include "daemon/ingest/socket_listener.hpp"
+#include "daemon/ingest/tailed_file.hpp"
 #include "shared/codec/event_decoder.hpp"
 #include "shared/run_id.hpp"
-#include "shared/run_state.hpp"
+#include "shared/unique_fd.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -30,7 +31,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr const char* k_counter = "watcher";
-constexpr std::string_view k_suffix = ".jsonl";
 // A batch is handed to the writer after this many lines (or at EOF): big enough to amortise a
 // transaction, small enough that a back-fill of a huge log shows progress and bounded memory.
 constexpr size_t k_batch_lines = 4096;
@@ -58,131 +58,6 @@ constexpr size_t k_max_draining = 16;
 constexpr auto k_store_retry_first = std::chrono::seconds(1);
 constexpr auto k_store_retry_max = std::chrono::seconds(30);
 
-// How sure we are that a file's writer is done, in increasing order.
-enum class EndCheck {
-  none,
-  backfill, // seen by a scan or moved in: one probe decides
-  closed,   // IN_CLOSE_WRITE: the writer closed it; re-probe a while if the lock looks held
-};
-
-// An empty file whose inode changed within the last `k_just_created`: most likely a log cargo
-// has created and not locked yet.
-constexpr auto k_just_created = std::chrono::seconds(2);
-
-bool empty_and_just_created(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || st.st_size != 0) {
-    return false;
-  }
-  const auto changed = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_ctim.tv_sec) + std::chrono::nanoseconds(st.st_ctim.tv_nsec)));
-  return std::chrono::system_clock::now() - changed < k_just_created;
-}
-
-bool is_log_name(std::string_view name) {
-  return name.size() > k_suffix.size() && name.substr(name.size() - k_suffix.size()) == k_suffix;
-}
-
-// What a path named like a log turned out to be (see open_log).
-struct LogOpen {
-  int fd = -1;         // open for reading, a regular file; -1 otherwise
-  struct stat st {};   // of `fd`
-  bool gone = false;   // no such file (any more)
-  std::string refused; // why it is not read at all: not a regular file of the log dir
-  std::string error;   // an error opening it (permission denied, ...)
-};
-
-// Opens a file named like a log under the watcher's rules, never blocking:
-// - a regular file is opened with O_NOFOLLOW | O_NONBLOCK and checked again with fstat (it may
-//   have been replaced since it was looked at);
-// - a symlink is followed only to a regular file directly inside the same log directory that is
-//   not itself named like a log (that one is read under its own name; reading it twice would
-//   store its run twice over): a symlink out of the log dir would let a file name choose what we
-//   read (`/etc/passwd`), and one to a FIFO, device or directory would hang or feed garbage;
-// - anything else (FIFO, socket, device, directory) is refused without being opened, so a FIFO's
-//   writer is neither released nor sent SIGPIPE by us.
-LogOpen open_log(const std::filesystem::path& path) {
-  LogOpen out;
-  struct stat lst {};
-  if (::lstat(path.c_str(), &lst) != 0) {
-    out.gone = errno == ENOENT;
-    out.error = "cannot open " + path.string() + ": " + std::strerror(errno);
-    return out;
-  }
-  std::filesystem::path target = path;
-  if (S_ISLNK(lst.st_mode)) {
-    std::error_code ec;
-    std::error_code dir_ec;
-    auto resolved = std::filesystem::canonical(path, ec);
-    auto dir = std::filesystem::canonical(path.parent_path(), dir_ec);
-    struct stat tst {};
-    if (ec || dir_ec || resolved.parent_path() != dir || ::stat(resolved.c_str(), &tst) != 0 ||
-        !S_ISREG(tst.st_mode) || is_log_name(resolved.filename().string())) {
-      out.refused = "a symlink that does not lead to a regular file of the log directory (only "
-                    "such a link is followed)";
-      return out;
-    }
-    target = resolved;
-  } else if (!S_ISREG(lst.st_mode)) {
-    out.refused = S_ISFIFO(lst.st_mode)   ? "a FIFO, not a regular file"
-                  : S_ISDIR(lst.st_mode)  ? "a directory, not a regular file"
-                  : S_ISSOCK(lst.st_mode) ? "a socket, not a regular file"
-                                          : "a device, not a regular file";
-    return out;
-  }
-  out.fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
-  if (out.fd < 0) {
-    out.gone = errno == ENOENT;
-    out.error = "cannot open " + path.string() + ": " + std::strerror(errno);
-    if (errno == ELOOP) { // replaced by a symlink since the lstat: looked at again next time
-      out.gone = false;
-      out.error.clear();
-      out.refused = "replaced by a symlink while being opened";
-    }
-    return out;
-  }
-  if (::fstat(out.fd, &out.st) != 0 || !S_ISREG(out.st.st_mode)) {
-    ::close(out.fd);
-    out.fd = -1;
-    out.refused = "not a regular file";
-  }
-  return out;
-}
-
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd) : m_fd(fd) {}
-  ~UniqueFd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-
-private:
-  int m_fd;
-};
-
-// Calls `fn(wd, mask, name)` for each event in what one read(2) of an inotify fd returned.
-// (Not inline in the coroutine: a struct with a flexible array member cannot live in its frame.)
-template <class Fn> void for_each_event(const char* buf, size_t n, Fn&& fn) {
-  for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
-    inotify_event ev{};
-    std::memcpy(&ev, buf + off, sizeof ev);
-    std::string_view name;
-    if (ev.len > 0) {
-      const char* p = buf + off + sizeof(inotify_event);
-      name = std::string_view(p, ::strnlen(p, ev.len));
-    }
-    fn(ev.wd, ev.mask, name);
-    off += sizeof(inotify_event) + ev.len;
-  }
-}
-
 // Waits until `timer` is cancelled: a condition variable for one thread's coroutines.
 asio::awaitable<void> wait_for_wake(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
@@ -203,36 +78,24 @@ void log_exception(std::exception_ptr e) {
 
 } // namespace
 
-// One log file, as far as we have read it. Owned by the watcher thread.
-struct TailedFile {
-  std::filesystem::path path;
-  std::string name_run_id; // the run id its name spells, if it is one
-  uint64_t inode = 0;      // of the file the offset belongs to; 0 until first opened
-  uint64_t offset = 0;     // committed: just past the last complete line handed to the store
-  uint64_t line_no = 0;    // lines before `offset`, for error messages
-  bool line_no_known = true;
-  std::string run_id; // from its lines, else from the store
-  std::unique_ptr<LineIngestor> ingestor;
-  EndCheck end_check = EndCheck::none;
-  std::shared_ptr<asio::steady_timer> timer; // while waiting to re-probe the lock
-  std::shared_ptr<asio::steady_timer> retry; // while waiting to offer the store a batch again
-  int store_failures = 0;                    // in a row, for the back-off
+// One pump's read of a file, from its committed offset to EOF, a slice at a time.
+struct ReadPass {
+  ReadPass(int file, const struct stat& st, bool writer_done, const TailedFile& f)
+      : fd(file), size(static_cast<uint64_t>(st.st_size)), inode(static_cast<uint64_t>(st.st_ino)),
+        finish(writer_done), framer(*f.framer), read_to(f.offset) {}
 
-  bool busy = false;               // a drain runs for it
-  bool dirty = false;              // bytes may have arrived since the drain last read
-  bool forgotten = false;          // deleted or moved away
-  bool failed = false;             // could not be opened or read; counted once
-  bool abandoned = false;          // not a cargo log
-  bool skipping_long_line = false; // inside a line over the size limit
-  uint64_t long_line_bytes = 0;    // of that line, skipped so far
-  uint64_t long_line_rejected = 0; // bytes of it already counted as rejected lines
-  bool refused = false;            // not a regular file of the log dir (see open_log)
-  bool end_known = false;          // the store has its end and no event came after it
-  bool rewritten = false;          // written over in place by another writer; read no more
-  std::string head;                // its first bytes as read, to notice them overwritten
-  bool announced = false;          // its run row exists (created from the name if need be)
+  // Just past the last complete line read, or past the bytes of an over-long line skipped.
+  uint64_t complete_to() const { return read_to - framer.partial().size(); }
 
-  const std::string& checkpoint_run_id() const { return run_id.empty() ? name_run_id : run_id; }
+  int fd;
+  uint64_t size;     // when opened
+  uint64_t inode;    // of the file opened
+  bool finish;       // the writer is done: the run's end goes with the last batch
+  LineFramer framer; // the file's at its offset, then on; holds the line not complete yet
+  uint64_t read_to;  // file offset of the next byte to read
+  bool eof = false;
+  bool abandoned = false; // too many bad lines in a row: not a cargo log
+  std::vector<char> chunk = std::vector<char>(k_read_chunk);
 };
 
 // The files of one directory scan still being drained; `wake` is cancelled when one is done.
@@ -243,7 +106,8 @@ struct ScanState {
 };
 
 LogWatcher::LogWatcher(Options options, store::Writer& writer, SourceStats& stats)
-    : m_options(std::move(options)), m_writer(writer), m_stats(stats) {}
+    : m_options(std::move(options)), m_writer(writer), m_stats(stats),
+      m_source(m_io, m_options.dirs) {}
 
 LogWatcher::~LogWatcher() {
   stop();
@@ -253,14 +117,10 @@ Result<void> LogWatcher::start() {
   if (m_started.exchange(true)) {
     return {};
   }
-  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) {
+  if (auto opened = m_source.open(); !opened) {
     m_started = false;
-    return unexpected(ErrorCode::io, std::string("cannot create an inotify instance: ") +
-                                         std::strerror(errno) +
-                                         " (raise fs.inotify.max_user_instances)");
+    return opened;
   }
-  m_inotify.assign(fd);
   asio::co_spawn(m_io, run(), log_exception);
   m_thread = std::thread([this] {
     try {
@@ -278,8 +138,7 @@ void LogWatcher::stop() {
   }
   asio::post(m_io, [this] {
     m_stopping = true;
-    boost::system::error_code ec;
-    m_inotify.close(ec);
+    m_source.close();
     for (auto& [_, f] : m_files) {
       if (f->timer) {
         f->timer->cancel();
@@ -336,18 +195,26 @@ void LogWatcher::load_checkpoints() {
 
 asio::awaitable<void> LogWatcher::run() {
   load_checkpoints();
-  m_watches = std::make_unique<DirWatchSet>(m_inotify.native_handle(), m_options.dirs);
   // Watches first, then the scans: a file created in between is seen by both, never by neither.
-  std::vector<size_t> fresh = m_watches->refresh();
-  asio::co_spawn(m_io, read_events(), log_exception);
-  auto t0 = std::chrono::steady_clock::now();
+  std::vector<size_t> fresh = m_source.watch();
+  InotifySource::Handlers handlers;
+  handlers.scan = [this](size_t dir) { asio::co_spawn(m_io, scan_dir(dir, false), log_exception); };
+  handlers.file_event = [this](const std::filesystem::path& path, uint32_t mask) {
+    on_file_event(path, mask);
+  };
+  handlers.overflow = [this] {
+    ++m_counters.queue_overflows;
+    spdlog::warn("watcher: the inotify queue overflowed (events were lost); scanning every "
+                 "watched directory again");
+  };
+  asio::co_spawn(m_io, m_source.read(std::move(handlers)), log_exception);
+  const auto t0 = m_options.clock->now();
   for (size_t dir : fresh) {
     co_await scan_dir(dir, true);
   }
   m_backfill_done = true;
   auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(m_options.clock->now() - t0).count();
   spdlog::info("watcher: back-fill done: {} log files in {} ms{}", m_files_done.load(), ms,
                m_stats.old_runs_skipped() == 0
                    ? std::string()
@@ -355,52 +222,7 @@ asio::awaitable<void> LogWatcher::run() {
                                  m_stats.old_runs_skipped()));
 }
 
-asio::awaitable<void> LogWatcher::read_events() {
-  // Room for many events at once; each is an inotify_event plus its NUL-padded name.
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    boost::system::error_code ec;
-    size_t n = co_await m_inotify.async_read_some(asio::buffer(buf),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || m_stopping) {
-      if (!m_stopping && ec != asio::error::operation_aborted) {
-        spdlog::error("watcher: reading inotify events failed: {}; no longer watching",
-                      ec.message());
-      }
-      co_return;
-    }
-    for_each_event(buf.data(), n, [this](int wd, uint32_t mask, std::string_view name) {
-      handle_event(wd, mask, name);
-    });
-  }
-}
-
-void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
-  if ((mask & IN_Q_OVERFLOW) != 0) {
-    ++m_counters.queue_overflows;
-    spdlog::warn("watcher: the inotify queue overflowed (events were lost); scanning every "
-                 "watched directory again");
-    refresh_watches();
-    for (size_t i = 0; i < m_watches->size(); ++i) {
-      if (m_watches->watching(i)) {
-        asio::co_spawn(m_io, scan_dir(i, false), log_exception);
-      }
-    }
-    return;
-  }
-  if ((mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
-    refresh_watches(); // a watched dir went away (or was moved): re-resolve the paths
-    return;
-  }
-  if (!name.empty() && (mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)) != 0 &&
-      m_watches->affects_dirs(wd, name)) {
-    refresh_watches();
-  }
-  size_t dir = m_watches->log_dir_of(wd);
-  if (dir == DirWatchSet::k_none || name.empty() || (mask & IN_ISDIR) != 0 || !is_log_name(name)) {
-    return;
-  }
-  auto path = m_watches->dir(dir) / std::string(name);
+void LogWatcher::on_file_event(const std::filesystem::path& path, uint32_t mask) {
   if ((mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
     forget(path, (mask & IN_DELETE) != 0 ? "deleted" : "moved away");
     return;
@@ -411,36 +233,29 @@ void LogWatcher::handle_event(int wd, uint32_t mask, std::string_view name) {
       // Only a file we would read makes its run known: not a FIFO, a device or a symlink
       // elsewhere that merely has a log's name.
       LogOpen opened = open_log(path);
-      if (opened.fd >= 0) {
-        ::close(opened.fd); // before the callback: it looks for the processes holding the file
+      if (opened.fd) {
+        opened.fd.reset(); // before the callback: it looks for the processes holding the file
         m_options.on_new_file(path, static_cast<uint64_t>(opened.st.st_ino));
-        f->announced = !f->name_run_id.empty(); // the correlator made its run known
+        f->announced_by_name(); // the correlator made its run known
       }
     }
-    f->dirty = true;
+    f->want(DrainWanted::read);
     struct stat lst {};
     if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
       // A link to a file written elsewhere, like one moved in: no close will follow here.
-      f->end_check = std::max(f->end_check, EndCheck::backfill);
+      f->want(DrainWanted::end_after_scan);
     }
   }
   if ((mask & IN_MODIFY) != 0) {
-    f->dirty = true;
+    f->want(DrainWanted::read);
   }
   if ((mask & IN_MOVED_TO) != 0) {
-    f->dirty = true; // written elsewhere and moved in: most likely complete
-    f->end_check = std::max(f->end_check, EndCheck::backfill);
+    f->want(DrainWanted::end_after_scan); // written elsewhere and moved in: most likely complete
   }
   if ((mask & IN_CLOSE_WRITE) != 0) {
-    f->end_check = EndCheck::closed;
+    f->want(DrainWanted::end_after_close);
   }
   wake(f);
-}
-
-void LogWatcher::refresh_watches() {
-  for (size_t dir : m_watches->refresh()) {
-    asio::co_spawn(m_io, scan_dir(dir, false), log_exception);
-  }
 }
 
 std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) {
@@ -448,17 +263,13 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
   if (auto it = m_files.find(key); it != m_files.end()) {
     return it->second;
   }
-  auto f = std::make_shared<TailedFile>();
-  f->path = path;
-  std::string stem = path.stem().string();
-  if (auto id = parse_run_id(stem)) {
-    f->name_run_id = std::move(stem);
+  auto f = std::make_shared<TailedFile>(path);
+  if (auto id = parse_run_id(f->name_run_id())) {
     // A log older than the retention window is not read (gc would delete its run): the
     // back-fill of months of ~/.cargo/log stores only what the policy keeps.
     const int64_t oldest = m_stats.oldest_kept_unix_ms();
-    if (oldest != 0 && id->unix_ms < oldest && !m_stored.contains(path.string())) {
-      f->abandoned = true;
-      f->end_known = f->announced = true;
+    if (oldest != 0 && id->unix_ms < oldest && !m_stored.contains(key)) {
+      f->skip_as_too_old();
       m_stats.skipped_old_run();
     }
   }
@@ -466,15 +277,7 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
   // new to us.
   if (auto it = m_stored.find(key); it != m_stored.end()) {
     const store::WatchedFile& s = it->second;
-    f->inode = s.inode;
-    f->offset = s.offset;
-    f->line_no_known = s.offset == 0;
-    f->run_id = s.run_id;
-    // A position naming a run the store no longer has: retention deleted that run (it was over).
-    // It stays deleted: no end fact or announcement may bring its row back, empty.
-    const bool collected = !s.run_id.empty() && s.run_state.empty();
-    f->end_known = collected || is_ended(s.run_state);
-    f->announced = collected || !s.run_state.empty();
+    f->restore(s.inode, s.offset, s.run_id, s.run_state);
     m_stored.erase(it);
   }
   ++m_counters.files_seen;
@@ -483,10 +286,10 @@ std::shared_ptr<TailedFile> LogWatcher::file(const std::filesystem::path& path) 
 }
 
 void LogWatcher::wake(const std::shared_ptr<TailedFile>& f) {
-  if (f->busy || m_stopping) {
-    return; // the running (or queued) drain loops until the flags are clear
+  if (f->draining || m_stopping) {
+    return; // the running (or queued) drain loops until nothing is wanted
   }
-  f->busy = true;
+  f->draining = true;
   if (m_draining >= k_max_draining) {
     m_drain_queue.push_back(f);
     return;
@@ -508,8 +311,8 @@ asio::awaitable<void> LogWatcher::drain_in_turn(std::shared_ptr<TailedFile> f) {
       while (!w.m_drain_queue.empty() && w.m_draining < k_max_draining) {
         auto next = std::move(w.m_drain_queue.front());
         w.m_drain_queue.pop_front();
-        if (w.m_stopping || next->forgotten) {
-          next->busy = false;
+        if (w.m_stopping || next->forgotten()) {
+          next->draining = false;
           continue;
         }
         w.start_drain(std::move(next));
@@ -520,7 +323,7 @@ asio::awaitable<void> LogWatcher::drain_in_turn(std::shared_ptr<TailedFile> f) {
 }
 
 void LogWatcher::retry_later(const std::shared_ptr<TailedFile>& f) {
-  if (m_stopping || f->forgotten || f->retry) {
+  if (m_stopping || f->forgotten() || f->retry) {
     return; // one retry pending per file is enough
   }
   auto delay = std::min<std::chrono::steady_clock::duration>(
@@ -529,11 +332,10 @@ void LogWatcher::retry_later(const std::shared_ptr<TailedFile>& f) {
   f->retry = std::make_shared<asio::steady_timer>(m_io, delay);
   f->retry->async_wait([this, f](const boost::system::error_code& ec) {
     f->retry.reset();
-    if (ec || m_stopping || f->forgotten) {
+    if (ec || m_stopping || f->forgotten()) {
       return;
     }
-    f->dirty = true;
-    f->end_check = std::max(f->end_check, EndCheck::backfill); // and its end, if it ended
+    f->want(DrainWanted::end_after_scan); // read it again, and its end, if it ended
     wake(f);
   });
 }
@@ -544,30 +346,31 @@ void LogWatcher::forget(const std::filesystem::path& path, const char* why) {
     return;
   }
   auto& f = it->second;
-  f->forgotten = true;
+  const bool end_known = f->end_known();
+  f->forget();
   if (f->timer) {
     f->timer->cancel();
   }
   ++m_counters.files_deleted;
   spdlog::info("watcher: {} was {}; stopped reading it{}", path.string(), why,
-               f->end_known ? "" : " (its run stays as far as it was read)");
+               end_known ? "" : " (its run stays as far as it was read)");
   m_files.erase(it);
 }
 
 void LogWatcher::fail(TailedFile& f, const std::string& what) {
   f.ingestor.reset(); // drop what was decoded but not committed; it is read again
-  if (f.failed) {
+  if (f.trouble == FileTrouble::unreadable) {
     spdlog::debug("watcher: {}", what);
     return;
   }
-  f.failed = true;
+  f.trouble = FileTrouble::unreadable;
   ++m_counters.files_failed;
   spdlog::warn("watcher: {} (skipped; tried again when it changes)", what);
   m_stats.file_failed(k_counter, what);
 }
 
 asio::awaitable<void> LogWatcher::scan_dir(size_t dir, bool initial) {
-  const auto& path = m_watches->dir(dir);
+  const auto& path = m_source.dir(dir);
   std::vector<std::filesystem::path> logs;
   std::error_code ec;
   for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
@@ -593,13 +396,12 @@ asio::awaitable<void> LogWatcher::scan_dir(size_t dir, bool initial) {
       break;
     }
     auto f = file(p);
-    f->dirty = true;
-    f->end_check = std::max(f->end_check, EndCheck::backfill);
-    if (f->busy) {
-      count_done(); // its running drain sees the flags
+    f->want(DrainWanted::end_after_scan);
+    if (f->draining) {
+      count_done(); // its running drain sees what is wanted
       continue;
     }
-    f->busy = true;
+    f->draining = true;
     while (scan->in_flight >= k_backfill_parallel && !m_stopping) {
       co_await wait_for_wake(scan->wake);
     }
@@ -636,61 +438,55 @@ asio::awaitable<void> LogWatcher::wait_for(std::shared_ptr<TailedFile> f,
 }
 
 asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
-  while (!m_stopping && !f->forgotten && (f->dirty || f->end_check != EndCheck::none)) {
-    if (f->end_check == EndCheck::none) {
-      f->dirty = false;
-      co_await pump(f, false);
+  while (!m_stopping && !f->forgotten() && f->wanted != DrainWanted::nothing) {
+    const std::optional<EndTrigger> trigger =
+        end_trigger(std::exchange(f->wanted, DrainWanted::nothing));
+    co_await pump(f, false); // what is there now, whatever the lock will say
+    if (!trigger) {
       continue;
     }
-    const EndCheck check = std::exchange(f->end_check, EndCheck::none);
-    f->dirty = false;
-    co_await pump(f, false); // what is there now, whatever the lock will say
-    if (m_stopping || f->forgotten || f->refused) {
+    if (m_stopping || f->forgotten() || f->trouble == FileTrouble::refused) {
       break; // a refused file is not a log: no lock to probe, no end to record
     }
-    // A first probe can be a moment early, and is asked again while that may be so:
-    // - after IN_CLOSE_WRITE, a held lock: cargo unlocks right before it closes, and a lock that
-    //   stays held belongs to a writer that is not done;
-    // - at a scan, an empty, free log just created: cargo takes its lock a moment after creating
-    //   the file, and a scan in between (of a log dir cargo has just created, on its first
-    //   logged build) would call the run over with nothing in it until the file's close
-    //   corrected that.
-    auto lock = probe_writer_lock(f->path);
-    const auto may_be_early = [&] {
-      return lock && (check == EndCheck::closed
-                          ? *lock == LockState::held
-                          : *lock == LockState::free && empty_and_just_created(f->path));
-    };
-    const auto& delays =
-        check == EndCheck::closed ? m_options.lock_retry_delays : m_options.create_to_lock_delays;
-    for (size_t attempt = 0; attempt < delays.size() && may_be_early(); ++attempt) {
-      co_await wait_for(f, delays[attempt]);
-      if (m_stopping || f->forgotten) {
-        break;
-      }
-      lock = probe_writer_lock(f->path);
+    co_await probe_end(f, *trigger);
+  }
+  f->draining = false;
+}
+
+asio::awaitable<void> LogWatcher::probe_end(std::shared_ptr<TailedFile> f, EndTrigger trigger) {
+  // The probe's rules are in end_probe.hpp; here the waits between probes are timers.
+  EndProbe probe(trigger,
+                 trigger == EndTrigger::closed ? m_options.lock_retry_delays
+                                               : m_options.create_to_lock_delays,
+                 *m_options.clock);
+  auto lock = probe_writer_lock(f->path());
+  const auto empty_since = [&] { return empty_file_changed_at(f->path()); };
+  while (auto delay = probe.retry_after(lock, empty_since)) {
+    co_await wait_for(f, *delay);
+    if (m_stopping || f->forgotten()) {
+      co_return;
     }
-    if (m_stopping || f->forgotten) {
-      break;
-    }
-    if (!lock) {
-      fail(*f, lock.error().message);
-      continue;
-    }
-    if (*lock == LockState::gone) {
-      forget(f->path, "deleted");
-      break;
-    }
-    if (*lock == LockState::free) {
-      co_await pump(f, true); // the rest, and the end
-    } else if (check == EndCheck::closed) {
+    lock = probe_writer_lock(f->path());
+  }
+  switch (EndProbe::verdict(lock)) {
+  case EndVerdict::gone:
+    forget(f->path(), "deleted");
+    break;
+  case EndVerdict::unreadable:
+    fail(*f, lock.error().message);
+    break;
+  case EndVerdict::ended:
+    co_await pump(f, true); // the rest, and the end
+    break;
+  case EndVerdict::in_progress:
+    if (trigger == EndTrigger::closed) {
       ++m_counters.lock_still_held;
       spdlog::debug("watcher: {} was closed but its lock is still held; its run stays in "
                     "progress",
-                    f->path.string());
+                    f->path().string());
     }
+    break;
   }
-  f->busy = false;
 }
 
 // Cargo names a log after its run id: a hash of the workspace root and the start time to the
@@ -701,7 +497,7 @@ asio::awaitable<void> LogWatcher::drain(std::shared_ptr<TailedFile> f) {
 // bytes as read (they hold the first line's nanosecond timestamp, which differs), or after a
 // restart, when those were not kept, the newline that must end the last line read.
 bool LogWatcher::rewritten_in_place(int fd, TailedFile& f) {
-  if (f.offset == 0 || f.skipping_long_line || f.checkpoint_run_id().empty()) {
+  if (f.offset == 0 || (f.framer && f.framer->in_long_line()) || f.checkpoint_run_id().empty()) {
     return false; // nothing read yet, or a file that never was a cargo log
   }
   const bool known = !f.head.empty();
@@ -725,246 +521,44 @@ bool LogWatcher::rewritten_in_place(int fd, TailedFile& f) {
 }
 
 asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finish) {
-  LogOpen opened = open_log(f->path);
-  UniqueFd fd(opened.fd);
-  if (!opened.refused.empty()) {
-    if (!f->refused) {
-      f->refused = true;
-      ++m_counters.files_refused;
-      spdlog::info("watcher: {} is not read: {}", f->path.string(), opened.refused);
-    }
+  std::optional<LogOpen> opened = open_for_pump(*f);
+  if (!opened) {
     co_return;
   }
-  f->refused = false;
-  if (!fd) {
-    if (opened.gone) {
-      forget(f->path, "deleted");
-    } else {
-      fail(*f, opened.error);
-    }
-    co_return;
+  check_replaced(*f, static_cast<uint64_t>(opened->st.st_ino),
+                 static_cast<uint64_t>(opened->st.st_size));
+  if (!f->readable()) {
+    co_return; // abandoned or written over: read no more unless replaced
   }
-  const struct stat& st = opened.st;
-  if (f->failed) {
-    f->failed = false;
-    spdlog::info("watcher: {} can be read now", f->path.string());
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  const auto inode = static_cast<uint64_t>(st.st_ino);
-  if (f->inode != 0 && (f->inode != inode || size < f->offset)) {
-    if (f->inode != inode) {
-      spdlog::info("watcher: {} was replaced (inode {} -> {}); reading it from the start",
-                   f->path.string(), f->inode, inode);
-    } else {
-      spdlog::info("watcher: {} shrank from {} to {} bytes; reading it from the start",
-                   f->path.string(), f->offset, size);
-    }
-    ++m_counters.files_replaced;
-    f->offset = 0;
-    f->line_no = 0;
-    f->line_no_known = true;
-    f->run_id.clear();
-    f->ingestor.reset();
-    f->abandoned = f->skipping_long_line = f->end_known = f->announced = f->rewritten = false;
-    f->long_line_bytes = f->long_line_rejected = 0;
-    f->head.clear();
-  }
-  f->inode = inode;
-  if (f->abandoned || f->rewritten) {
-    co_return;
-  }
-  if (rewritten_in_place(fd.get(), *f)) {
-    f->rewritten = true;
-    f->ingestor.reset();
-    ++m_counters.files_rewritten;
-    spdlog::warn("watcher: {} was written over from its first byte after {} lines had been "
-                 "read; another cargo of the same workspace got the same run id `{}` (it started "
-                 "in the same millisecond) and reused the file. The run stored is the first; "
-                 "the file is not read further",
-                 f->path.string(), f->line_no, f->checkpoint_run_id());
-    if (!f->end_known) {
-      // The second cargo got the file when the first let go of it: the first had ended, maybe
-      // before its end was seen.
-      store::Batch batch;
-      batch.source = k_counter;
-      store::RunFacts facts;
-      facts.run_id = f->checkpoint_run_id();
-      facts.ended = true;
-      batch.facts.push_back(std::move(facts));
-      batch.checkpoint = store::FileCheckpoint{f->path.string(), inode, f->offset, f->line_no,
-                                               f->checkpoint_run_id()};
-      auto r = co_await commit(m_writer, std::move(batch));
-      if (!r) {
-        spdlog::error("watcher: could not store the end of {}: {}; tried again later",
-                      f->path.string(), r.error().message);
-        retry_later(f);
-        co_return;
-      }
-      f->store_failures = 0;
-      f->end_known = true;
-      ++m_counters.runs_ended;
-    }
+  if (rewritten_in_place(opened->fd.get(), *f)) {
+    co_await end_rewritten(f);
     co_return;
   }
   if (!f->ingestor) {
-    f->ingestor = std::make_unique<LineIngestor>(f->path.string(), k_counter, m_stats);
+    f->ingestor = std::make_unique<LineIngestor>(f->path().string(), k_counter, m_stats);
   }
-
-  std::vector<char> chunk(k_read_chunk);
-  if (!f->line_no_known) {
-    // Resuming mid-file after a restart: count the lines before the offset, once, so errors
-    // name the right line (a slice at a time; not at all in a huge file).
-    uint64_t lines = 0;
-    for (uint64_t at = 0, slice = 0; at < f->offset && f->offset <= k_max_count_lines_bytes;) {
-      if (slice >= k_slice_bytes) {
-        slice = 0;
-        co_await asio::post(m_io, asio::use_awaitable);
-        if (m_stopping || f->forgotten) {
-          co_return;
-        }
-      }
-      ssize_t n = ::pread(fd.get(), chunk.data(), std::min<uint64_t>(chunk.size(), f->offset - at),
-                          static_cast<off_t>(at));
-      if (n <= 0) {
-        break;
-      }
-      lines += static_cast<uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
-      at += static_cast<uint64_t>(n);
-      slice += static_cast<uint64_t>(n);
-    }
-    f->line_no = lines;
-    f->line_no_known = true;
+  if (!f->framer && !co_await count_lines_before(f, opened->fd.get())) {
+    co_return;
   }
-
-  std::string buf;          // bytes from `pos` on that are not a complete line yet
-  uint64_t pos = f->offset; // file offset of buf[0]
-  uint64_t line_no = f->line_no;
-  bool eof = false;
-  while (!eof && !m_stopping && !f->forgotten) {
-    // Read until EOF, a batch worth of lines or a slice worth of bytes.
-    for (size_t slice = 0;
-         f->ingestor->pending() < k_batch_lines && !f->abandoned && slice < k_slice_bytes;) {
-      ssize_t n =
-          ::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(pos + buf.size()));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        fail(*f, "cannot read " + f->path.string() + ": " + std::strerror(errno));
-        co_return;
-      }
-      if (n == 0) {
-        eof = true;
-        break;
-      }
-      slice += static_cast<size_t>(n);
-      if (pos + buf.size() == 0) {
-        f->head.assign(chunk.data(), std::min<size_t>(static_cast<size_t>(n), k_head_bytes));
-      }
-      buf.append(chunk.data(), static_cast<size_t>(n));
-      size_t start = 0;
-      for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n', start)) {
-        std::string_view line(buf.data() + start, nl - start);
-        start = nl + 1;
-        ++line_no;
-        if (f->skipping_long_line) {
-          f->skipping_long_line = false; // the end of a line rejected for its length
-          f->long_line_bytes = f->long_line_rejected = 0;
-          continue;
-        }
-        f->ingestor->add_line(line, line_no);
-        if (f->ingestor->should_disconnect()) {
-          f->abandoned = true;
-          break;
-        }
-      }
-      buf.erase(0, start);
-      pos += start;
-      if (!f->abandoned && !f->skipping_long_line && buf.size() > codec::k_max_line_bytes) {
-        f->skipping_long_line = true;
-      }
-      if (f->skipping_long_line && !f->abandoned) {
-        // Inside the over-long line: drop what we have of it, and count one rejected line per
-        // k_max_line_bytes of it, so that an endless line (a huge file of zeros) is abandoned
-        // like any other file that is not a log.
-        f->long_line_bytes += buf.size();
-        pos += buf.size();
-        buf.clear();
-        while (f->long_line_bytes > f->long_line_rejected + codec::k_max_line_bytes &&
-               !f->abandoned) {
-          f->long_line_rejected += codec::k_max_line_bytes;
-          std::string why =
-              "line is over the " + std::to_string(codec::k_max_line_bytes) + "-byte limit";
-          if (f->long_line_rejected > codec::k_max_line_bytes) {
-            why += " (" + std::to_string(f->long_line_bytes) + " bytes so far)";
-          }
-          f->ingestor->reject(line_no + 1, why);
-          f->abandoned = f->ingestor->should_disconnect();
-        }
-      }
-    }
-    if (f->abandoned) {
-      ++m_counters.files_abandoned;
-      m_stats.disconnected(k_counter);
-      spdlog::warn("watcher: stopped reading {}: {} bad lines in a row, it is not a cargo "
-                   "build-analysis log (last: {})",
-                   f->path.string(), k_max_consecutive_rejects, f->ingestor->last_error());
-    }
-
-    store::Batch batch = f->ingestor->take_batch();
-    batch.source = k_counter;
-    if (f->run_id.empty() && !f->ingestor->last_run().empty()) {
-      f->run_id = f->ingestor->last_run();
+  ReadPass pass(opened->fd.get(), opened->st, finish, *f);
+  while (!pass.eof && !m_stopping && !f->forgotten()) {
+    if (!read_slice(*f, pass)) {
+      co_return;
     }
     // An abandoned file is skipped to its end for good.
-    const uint64_t new_offset = f->abandoned ? std::max(pos + buf.size(), size) : pos;
-    const bool ending = finish && eof && !f->abandoned;
-    if (ending && !(f->end_known && batch.events.empty())) {
-      // The writer is done: what is left in `buf` is a line it never finished.
-      const bool truncated = size == 0 || !buf.empty();
-      std::set<std::string> runs = f->ingestor->runs_seen();
-      if (!f->run_id.empty()) {
-        runs.insert(f->run_id);
-      }
-      if (runs.empty() && new_offset == 0 && !f->name_run_id.empty()) {
-        runs.insert(f->name_run_id); // empty or cut before its first newline: the name tells
-      }
-      const std::string& last =
-          f->ingestor->last_run().empty() ? f->checkpoint_run_id() : f->ingestor->last_run();
-      for (const auto& run : runs) {
-        store::RunFacts facts;
-        facts.run_id = run;
-        facts.ended = true;
-        facts.log_truncated = truncated && (run == last || runs.size() == 1);
-        batch.facts.push_back(std::move(facts));
-      }
-    } else if (f->abandoned && f->announced && f->run_id.empty() && !f->end_known &&
-               !f->name_run_id.empty()) {
-      // Named like a log and made known from its name, but not a log at all (no line of it was
-      // taken): its run is over, interrupted, rather than in progress for ever.
-      store::RunFacts facts;
-      facts.run_id = f->name_run_id;
-      facts.ended = true;
-      facts.log_truncated = true;
-      batch.facts.push_back(std::move(facts));
-      f->end_known = true;
-    } else if (!f->announced && f->run_id.empty() && new_offset == 0 && !f->name_run_id.empty() &&
-               !f->abandoned) {
-      // Nothing to read yet (cargo buffers its log until the end): make the run known, in
-      // progress, from the file name.
-      store::RunFacts facts;
-      facts.run_id = f->name_run_id;
-      batch.facts.push_back(std::move(facts));
-    }
+    const uint64_t new_offset =
+        pass.abandoned ? std::max(pass.read_to, pass.size) : pass.complete_to();
+    const bool ending = pass.finish && pass.eof && !pass.abandoned;
+    store::Batch batch = take_batch(*f, pass, new_offset, ending);
     // Only bytes of an over-long line skipped: no transaction for that (its offset is committed
     // with the next line, the end or the abandonment), just the other files' turn.
     const bool only_skipped = batch.events.empty() && batch.facts.empty() &&
-                              f->skipping_long_line && !eof && !f->abandoned;
+                              pass.framer.in_long_line() && !pass.eof && !pass.abandoned;
     if ((batch.events.empty() && batch.facts.empty() && new_offset == f->offset) || only_skipped) {
-      if (f->abandoned) {
+      if (pass.abandoned) {
         co_return;
       }
-      if (!eof) {
+      if (!pass.eof) {
         co_await asio::post(m_io, asio::use_awaitable); // the other files' turn
       }
       continue;
@@ -974,63 +568,268 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     // offset could be the second run's bytes. Its writes reach the head first, so the head is
     // checked again now; if it changed, nothing read is kept and the next pump handles the
     // rewrite.
-    if (f->offset > 0 && !f->abandoned && rewritten_in_place(fd.get(), *f)) {
+    if (f->offset > 0 && !pass.abandoned && rewritten_in_place(pass.fd, *f)) {
       f->ingestor.reset();
-      f->dirty = true;
+      f->want(DrainWanted::read);
       co_return;
     }
-    const size_t events = batch.events.size();
-    const bool ends_run = ending && !batch.facts.empty();
-    const bool has_facts = !batch.facts.empty();
-    batch.checkpoint =
-        store::FileCheckpoint{f->path.string(), inode, new_offset, line_no, f->checkpoint_run_id()};
-    auto r = co_await commit(m_writer, std::move(batch));
-    if (!r) {
-      spdlog::error("watcher: could not store {} from byte {}: {}; it is read again later",
-                    f->path.string(), f->offset, r.error().message);
-      f->ingestor.reset();
-      retry_later(f);
-      co_return;
-    }
-    f->store_failures = 0;
-    ++m_counters.batches;
-    if (r->diverged > 0) {
-      // Another log of the same run id (replaced under its name): the run stored is the first.
-      spdlog::warn("watcher: {}: {} lines not stored, their place in run {} holds other lines "
-                   "(first: {})",
-                   f->path.string(), r->diverged, r->divergences.front().run_id,
-                   r->divergences.front().message);
-      for (uint64_t i = 0; i < r->diverged; ++i) { // counted each; the first few named
-        const auto& d = r->divergences[std::min<size_t>(i, r->divergences.size() - 1)];
-        m_stats.rejected(k_counter,
-                         f->path.string() + ":" + std::to_string(d.position) + ": " + d.message);
-      }
-    }
-    f->offset = new_offset;
-    f->line_no = line_no;
-    if (events > 0) {
-      f->end_known = false;
-      f->announced = true;
-    }
-    if (has_facts) {
-      f->announced = true;
-    }
-    if (ends_run) {
-      f->end_known = true;
-      ++m_counters.runs_ended;
-      spdlog::debug("watcher: {} ended ({} lines{})", f->path.string(), f->line_no,
-                    size == 0 ? ", empty" : (!buf.empty() ? ", last line cut" : ""));
-      f->ingestor.reset(); // nothing more is expected; a new one is made if it grows
-      co_return;
-    }
-    if (f->abandoned) {
-      f->ingestor.reset();
-      co_return;
+    if (!co_await commit_batch(f, pass, new_offset, ending, std::move(batch))) {
+      co_return; // the run ended, the file was abandoned, or the store refused the batch
     }
   }
-  if (f->end_known) {
+  if (f->end_known()) {
     f->ingestor.reset(); // a back-filled log that had nothing new: keep no decoder for it
   }
+}
+
+std::optional<LogOpen> LogWatcher::open_for_pump(TailedFile& f) {
+  LogOpen opened = open_log(f.path());
+  if (!opened.refused.empty()) {
+    if (f.trouble != FileTrouble::refused) {
+      f.trouble = FileTrouble::refused;
+      ++m_counters.files_refused;
+      spdlog::info("watcher: {} is not read: {}", f.path().string(), opened.refused);
+    }
+    return std::nullopt;
+  }
+  if (!opened.fd) {
+    if (opened.gone) {
+      forget(f.path(), "deleted");
+    } else {
+      fail(f, opened.error);
+    }
+    return std::nullopt;
+  }
+  if (f.trouble == FileTrouble::unreadable) {
+    spdlog::info("watcher: {} can be read now", f.path().string());
+  }
+  f.trouble = FileTrouble::none;
+  return opened;
+}
+
+void LogWatcher::check_replaced(TailedFile& f, uint64_t inode, uint64_t size) {
+  if (f.inode != 0 && (f.inode != inode || size < f.offset)) {
+    if (f.inode != inode) {
+      spdlog::info("watcher: {} was replaced (inode {} -> {}); reading it from the start",
+                   f.path().string(), f.inode, inode);
+    } else {
+      spdlog::info("watcher: {} shrank from {} to {} bytes; reading it from the start",
+                   f.path().string(), f.offset, size);
+    }
+    ++m_counters.files_replaced;
+    f.replaced();
+  }
+  f.inode = inode;
+}
+
+asio::awaitable<void> LogWatcher::end_rewritten(std::shared_ptr<TailedFile> f) {
+  const bool end_known = f->end_known();
+  f->mark_rewritten();
+  f->ingestor.reset();
+  ++m_counters.files_rewritten;
+  spdlog::warn("watcher: {} was written over from its first byte after {} lines had been "
+               "read; another cargo of the same workspace got the same run id `{}` (it started "
+               "in the same millisecond) and reused the file. The run stored is the first; "
+               "the file is not read further",
+               f->path().string(), f->lines_before(), f->checkpoint_run_id());
+  if (end_known) {
+    co_return;
+  }
+  // The second cargo got the file when the first let go of it: the first had ended, maybe
+  // before its end was seen.
+  store::Batch batch;
+  batch.source = k_counter;
+  store::RunFacts facts;
+  facts.run_id = f->checkpoint_run_id();
+  facts.ended = true;
+  batch.facts.push_back(std::move(facts));
+  batch.checkpoint = store::FileCheckpoint{f->path().string(), f->inode, f->offset,
+                                           f->lines_before(), f->checkpoint_run_id()};
+  auto r = co_await commit(m_writer, std::move(batch));
+  if (!r) {
+    spdlog::error("watcher: could not store the end of {}: {}; tried again later",
+                  f->path().string(), r.error().message);
+    retry_later(f);
+    co_return;
+  }
+  f->store_failures = 0;
+  ++m_counters.runs_ended;
+}
+
+asio::awaitable<bool> LogWatcher::count_lines_before(std::shared_ptr<TailedFile> f, int fd) {
+  // Resuming mid-file after a restart: count the lines before the offset, once, so errors
+  // name the right line (a slice at a time; not at all in a huge file).
+  std::vector<char> chunk(k_read_chunk);
+  uint64_t lines = 0;
+  for (uint64_t at = 0, slice = 0; at < f->offset && f->offset <= k_max_count_lines_bytes;) {
+    if (slice >= k_slice_bytes) {
+      slice = 0;
+      co_await asio::post(m_io, asio::use_awaitable);
+      if (m_stopping || f->forgotten()) {
+        co_return false;
+      }
+    }
+    ssize_t n = ::pread(fd, chunk.data(), std::min<uint64_t>(chunk.size(), f->offset - at),
+                        static_cast<off_t>(at));
+    if (n <= 0) {
+      break;
+    }
+    lines += static_cast<uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
+    at += static_cast<uint64_t>(n);
+    slice += static_cast<uint64_t>(n);
+  }
+  f->framer.emplace(codec::k_max_line_bytes, lines);
+  co_return true;
+}
+
+bool LogWatcher::read_slice(TailedFile& f, ReadPass& pass) {
+  // An over-long line counts as one rejected line per k_max_line_bytes of it (LineFramer), so
+  // that an endless line (a huge file of zeros) is abandoned like any other file that is not a
+  // log. Once abandoned, the rest of what was read is not looked at.
+  auto on_line = [&](std::string_view line, uint64_t line_no) {
+    if (!pass.abandoned) {
+      f.ingestor->add_line(line, line_no);
+      pass.abandoned = f.ingestor->should_disconnect();
+    }
+  };
+  auto on_oversize = [&](uint64_t line_no, uint64_t bytes) {
+    if (!pass.abandoned) {
+      f.ingestor->reject(line_no, LineFramer::oversize_reason(bytes));
+      pass.abandoned = f.ingestor->should_disconnect();
+    }
+  };
+  // Read until EOF, a batch worth of lines or a slice worth of bytes.
+  for (size_t slice = 0;
+       f.ingestor->pending() < k_batch_lines && !pass.abandoned && slice < k_slice_bytes;) {
+    ssize_t n =
+        ::pread(pass.fd, pass.chunk.data(), pass.chunk.size(), static_cast<off_t>(pass.read_to));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      fail(f, "cannot read " + f.path().string() + ": " + std::strerror(errno));
+      return false;
+    }
+    if (n == 0) {
+      pass.eof = true;
+      break;
+    }
+    const auto got = static_cast<size_t>(n);
+    if (pass.read_to == 0) {
+      f.head.assign(pass.chunk.data(), std::min(got, k_head_bytes));
+    }
+    slice += got;
+    pass.read_to += got;
+    pass.framer.feed(std::string_view(pass.chunk.data(), got), on_line, on_oversize);
+  }
+  return true;
+}
+
+store::Batch
+LogWatcher::take_batch(TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending) {
+  store::Batch batch = f.ingestor->take_batch();
+  batch.source = k_counter;
+  if (f.run_id.empty() && !f.ingestor->last_run().empty()) {
+    f.run_id = f.ingestor->last_run();
+  }
+  add_run_facts(f, pass, new_offset, ending, batch); // before abandon(): it asks the state before
+  if (pass.abandoned) {
+    ++m_counters.files_abandoned;
+    m_stats.disconnected(k_counter);
+    spdlog::warn("watcher: stopped reading {}: {} bad lines in a row, it is not a cargo "
+                 "build-analysis log (last: {})",
+                 f.path().string(), k_max_consecutive_rejects, f.ingestor->last_error());
+    f.abandon();
+  }
+  return batch;
+}
+
+void LogWatcher::add_run_facts(
+    TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending, store::Batch& batch) {
+  if (ending && !(f.end_known() && batch.events.empty())) {
+    // The writer is done: a line left without its newline is one it never finished.
+    const bool truncated = pass.size == 0 || !pass.framer.partial().empty();
+    std::set<std::string> runs = f.ingestor->runs_seen();
+    if (!f.run_id.empty()) {
+      runs.insert(f.run_id);
+    }
+    if (runs.empty() && new_offset == 0 && !f.name_run_id().empty()) {
+      runs.insert(f.name_run_id()); // empty or cut before its first newline: the name tells
+    }
+    const std::string& last =
+        f.ingestor->last_run().empty() ? f.checkpoint_run_id() : f.ingestor->last_run();
+    for (const auto& run : runs) {
+      store::RunFacts facts;
+      facts.run_id = run;
+      facts.ended = true;
+      facts.log_truncated = truncated && (run == last || runs.size() == 1);
+      batch.facts.push_back(std::move(facts));
+    }
+  } else if (pass.abandoned && f.state() == TailState::announced && f.run_id.empty() &&
+             !f.name_run_id().empty()) {
+    // Named like a log and made known from its name, but not a log at all (no line of it was
+    // taken): its run is over, interrupted, rather than in progress for ever.
+    store::RunFacts facts;
+    facts.run_id = f.name_run_id();
+    facts.ended = true;
+    facts.log_truncated = true;
+    batch.facts.push_back(std::move(facts));
+  } else if (!f.announced() && f.run_id.empty() && new_offset == 0 && !f.name_run_id().empty() &&
+             !pass.abandoned) {
+    // Nothing to read yet (cargo buffers its log until the end): make the run known, in
+    // progress, from the file name.
+    store::RunFacts facts;
+    facts.run_id = f.name_run_id();
+    batch.facts.push_back(std::move(facts));
+  }
+}
+
+asio::awaitable<bool> LogWatcher::commit_batch(std::shared_ptr<TailedFile> f,
+                                               ReadPass& pass,
+                                               uint64_t new_offset,
+                                               bool ending,
+                                               store::Batch batch) {
+  const size_t events = batch.events.size();
+  const bool ends_run = ending && !batch.facts.empty();
+  const bool has_facts = !batch.facts.empty();
+  batch.checkpoint = store::FileCheckpoint{f->path().string(), pass.inode, new_offset,
+                                           pass.framer.lines(), f->checkpoint_run_id()};
+  auto r = co_await commit(m_writer, std::move(batch));
+  if (!r) {
+    spdlog::error("watcher: could not store {} from byte {}: {}; it is read again later",
+                  f->path().string(), f->offset, r.error().message);
+    f->ingestor.reset();
+    retry_later(f);
+    co_return false;
+  }
+  f->store_failures = 0;
+  ++m_counters.batches;
+  if (r->diverged > 0) {
+    // Another log of the same run id (replaced under its name): the run stored is the first.
+    spdlog::warn("watcher: {}: {} lines not stored, their place in run {} holds other lines "
+                 "(first: {})",
+                 f->path().string(), r->diverged, r->divergences.front().run_id,
+                 r->divergences.front().message);
+    for (uint64_t i = 0; i < r->diverged; ++i) { // counted each; the first few named
+      const auto& d = r->divergences[std::min<size_t>(i, r->divergences.size() - 1)];
+      m_stats.rejected(k_counter,
+                       f->path().string() + ":" + std::to_string(d.position) + ": " + d.message);
+    }
+  }
+  f->committed(new_offset, pass.framer, events, has_facts, ends_run);
+  if (ends_run) {
+    ++m_counters.runs_ended;
+    spdlog::debug("watcher: {} ended ({} lines{})", f->path().string(), f->lines_before(),
+                  pass.size == 0 ? ", empty"
+                                 : (!pass.framer.partial().empty() ? ", last line cut" : ""));
+    f->ingestor.reset(); // nothing more is expected; a new one is made if it grows
+    co_return false;
+  }
+  if (pass.abandoned) {
+    f->ingestor.reset();
+    co_return false;
+  }
+  co_return true;
 }
 
 } // namespace ca::ingest

@@ -9,24 +9,28 @@
 // at any moment. We must store every line of every log exactly once, and say how each run ended.
 //
 // The algorithm.
-// 1. Watches. DirWatchSet keeps an inotify watch on each configured dir (following a symlink)
-//    and on its nearest existing ancestor, so a dir that does not exist yet, is deleted, or is
-//    replaced by a symlink is picked up when it (re)appears; each newly watched dir is scanned.
-// 2. Tailing. Each known `*.jsonl` is a TailedFile whose `offset` is the end of the last
-//    complete line the store has committed. An inotify event marks the file dirty; one drain
-//    coroutine per file (never two) reads from `offset` to EOF with pread, feeds complete lines
-//    to a LineIngestor (the shared decode path) and leaves a partial last line for the next
-//    read: a line cut at an 8 KiB boundary is simply read again, whole, once its end arrives.
+// 1. Watches. InotifySource (inotify_source.hpp) reads the events; its DirWatchSet keeps an
+//    inotify watch on each configured dir (following a symlink) and on its nearest existing
+//    ancestor, so a dir that does not exist yet, is deleted, or is replaced by a symlink is picked
+//    up when it (re)appears; each newly watched dir is scanned.
+// 2. Tailing. Each known `*.jsonl` is a TailedFile (tailed_file.hpp: one state, explicit
+//    transitions) whose `offset` is the end of the last complete line the store has committed.
+//    An inotify event asks the file's drain to read; one drain coroutine per file (never two)
+//    reads from `offset` to EOF with pread, splits lines with the LineFramer the socket uses too,
+//    feeds complete lines to a LineIngestor (the shared decode path) and leaves a partial last
+//    line for the next read: a line cut at an 8 KiB boundary is simply read again, whole, once
+//    its end arrives.
 //    Each batch goes to the writer with FileCheckpoint{path, inode, new offset, run_id}, so the
 //    offset is committed in the same transaction as the events it covers; the drain waits for
 //    that commit before it reads on. A crash loses neither (both or none were committed) and a
 //    restart repeats nothing (it resumes at the committed offset; the store's per-run line hash
 //    would drop a repeat anyway).
-// 3. Ends. IN_CLOSE_WRITE (or, at back-fill, any file) triggers a probe: a non-blocking shared
-//    flock on a descriptor of our own. Cargo unlocks just before it closes, but we re-probe a few
-//    times over ~1 s before believing a lock that is still held. When the lock is free, the file
-//    is read to EOF and RunFacts{ended, log_truncated = empty file or cut last line} go in the
-//    same batch as the last events; the store turns them into completed, failed or interrupted.
+// 3. Ends. IN_CLOSE_WRITE (or, at back-fill, any file) triggers a probe (EndProbe,
+//    end_probe.hpp): a non-blocking shared flock on a descriptor of our own. Cargo unlocks just
+//    before it closes, but we re-probe a few times over ~1 s before believing a lock that is
+//    still held. When the lock is free, the file is read to EOF and RunFacts{ended,
+//    log_truncated = empty file or cut last line} go in the same batch as the last events; the
+//    store turns them into completed, failed or interrupted.
 //    A cut last line is not ingested. An empty file names its run only in its file name, which
 //    is used then (a valid run id makes the store create the run, interrupted). The name also
 //    makes a run known, in progress, as soon as its log appears, long before cargo's first
@@ -37,9 +41,9 @@
 //    is decoded while another's batch commits, with progress in progress() and in
 //    the log. A file that has nothing new and whose run already ended is not touched again.
 //
-// Odd files. Only regular files are read (open_log in the .cpp: O_NOFOLLOW | O_NONBLOCK, checked
-// with fstat; a symlink is followed only to a regular file of the same log dir not itself named
-// like a log); a FIFO, device, directory or symlink elsewhere with a log's name is refused
+// Odd files. Only regular files are read (open_log in log_file.hpp: O_NOFOLLOW | O_NONBLOCK,
+// checked with fstat; a symlink is followed only to a regular file of the same log dir not itself
+// named like a log); a FIFO, device, directory or symlink elsewhere with a log's name is refused
 // without being opened (files_refused), makes no run known and is never probed for a lock. A
 // run is made known from a file's name only for a regular file: that is how cargo's own logs
 // look until their end (see 3.); a run that then never gets an event or an end is ended by
@@ -62,15 +66,16 @@
 // slowing us rather than growing memory) and its on_done, which posts back to our io_context.
 #pragma once
 
-#include "daemon/ingest/dir_watch_set.hpp"
+#include "daemon/ingest/end_probe.hpp"
+#include "daemon/ingest/inotify_source.hpp"
 #include "daemon/ingest/source_stats.hpp"
+#include "daemon/runtime/clock.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -88,8 +93,10 @@
 
 namespace ca::ingest {
 
-struct TailedFile;
+class TailedFile;
 struct ScanState;
+struct ReadPass;
+struct LogOpen;
 
 // Back-fill progress: log files found by directory scans, and those handled so far.
 struct WatcherProgress {
@@ -134,6 +141,8 @@ public:
     std::vector<std::chrono::milliseconds> create_to_lock_delays = {
         std::chrono::milliseconds(5), std::chrono::milliseconds(20), std::chrono::milliseconds(75),
         std::chrono::milliseconds(200), std::chrono::milliseconds(700)};
+    // What "how long ago" is measured with (end_probe.hpp); must outlive the watcher.
+    const runtime::Clock* clock = &runtime::SteadyClock::instance();
   };
 
   // Nothing runs until start(). `writer` and `stats` must outlive the watcher.
@@ -159,18 +168,49 @@ public:
 
 private:
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<void> read_events();
   boost::asio::awaitable<void> scan_dir(size_t dir, bool initial);
   boost::asio::awaitable<void> backfill_one(std::shared_ptr<TailedFile> f,
                                             std::shared_ptr<ScanState> scan);
+  // Reads `f` for as long as something is wanted of it (DrainWanted), probing for its end when
+  // asked to.
   boost::asio::awaitable<void> drain(std::shared_ptr<TailedFile> f);
+  // Asks whether `f`'s writer is done (EndProbe), and if so reads the rest with the end.
+  boost::asio::awaitable<void> probe_end(std::shared_ptr<TailedFile> f, EndTrigger trigger);
+  // Reads `f` from its committed offset to EOF, committing a batch at a time; `finish`: its
+  // writer is done, so its run's end goes with the last batch.
   boost::asio::awaitable<void> pump(std::shared_ptr<TailedFile> f, bool finish);
   boost::asio::awaitable<void> wait_for(std::shared_ptr<TailedFile> f,
                                         std::chrono::milliseconds delay);
 
+  // The steps of pump(), in order.
+  // Opens `f` under the rules of open_log; nullopt, after logging, forgetting or failing it as
+  // the outcome asks, if it is not to be read now.
+  std::optional<LogOpen> open_for_pump(TailedFile& f);
+  // Starts `f` again from byte 0 if the file under its name is another one or shrank.
+  void check_replaced(TailedFile& f, uint64_t inode, uint64_t size);
+  // Whether the bytes before `f.offset` are no longer the ones read (see the .cpp).
+  bool rewritten_in_place(int fd, TailedFile& f);
+  // Stops reading a file written over in place, ending its run if that end was not seen.
+  boost::asio::awaitable<void> end_rewritten(std::shared_ptr<TailedFile> f);
+  // After a restart mid-file: the lines before the offset. False if stopped meanwhile.
+  boost::asio::awaitable<bool> count_lines_before(std::shared_ptr<TailedFile> f, int fd);
+  // Reads and frames up to a slice, a batch or EOF. False (after fail()) on a read error.
+  bool read_slice(TailedFile& f, ReadPass& pass);
+  // The batch read so far, with its run facts; abandons the file if the pass found it no log.
+  store::Batch take_batch(TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending);
+  // The run facts that go with a batch: its end, an abandoned name's end, or its announcement.
+  void add_run_facts(
+      TailedFile& f, const ReadPass& pass, uint64_t new_offset, bool ending, store::Batch& batch);
+  // Commits `batch` with the checkpoint at `new_offset`. True if reading goes on.
+  boost::asio::awaitable<bool> commit_batch(std::shared_ptr<TailedFile> f,
+                                            ReadPass& pass,
+                                            uint64_t new_offset,
+                                            bool ending,
+                                            store::Batch batch);
+
   void load_checkpoints();
-  void handle_event(int wd, uint32_t mask, std::string_view name);
-  void refresh_watches();
+  // A log file's inotify event (InotifySource): what it asks of the file's next drain.
+  void on_file_event(const std::filesystem::path& path, uint32_t mask);
   void count_done();
   std::shared_ptr<TailedFile> file(const std::filesystem::path& path);
   // Drains `f` when it has news: at once while fewer than k_max_draining files are being read,
@@ -182,8 +222,6 @@ private:
   void retry_later(const std::shared_ptr<TailedFile>& f);
   void forget(const std::filesystem::path& path, const char* why);
   void fail(TailedFile& f, const std::string& what);
-  // Whether the bytes before `f.offset` are no longer the ones read (see the .cpp).
-  bool rewritten_in_place(int fd, TailedFile& f);
 
   Options m_options;
   store::Writer& m_writer;
@@ -191,8 +229,7 @@ private:
 
   // Declared first of the asio objects, so it is destroyed after everything that uses it.
   boost::asio::io_context m_io{1};
-  boost::asio::posix::stream_descriptor m_inotify{m_io};
-  std::unique_ptr<DirWatchSet> m_watches;
+  InotifySource m_source;
   std::unordered_map<std::string, std::shared_ptr<TailedFile>> m_files; // by path
   std::unordered_map<std::string, store::WatchedFile> m_stored;         // by path, from start
   bool m_stopping = false;                                              // watcher thread only

@@ -169,11 +169,7 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
     note_errors();
   };
   auto on_oversize = [&](uint64_t line_no, uint64_t bytes) {
-    std::string why = "line is over the " + std::to_string(codec::k_max_line_bytes) + "-byte limit";
-    if (bytes > 2 * codec::k_max_line_bytes) {
-      why += " (" + std::to_string(bytes) + " bytes so far)";
-    }
-    ingestor.reject(line_no, why);
+    ingestor.reject(line_no, LineFramer::oversize_reason(bytes));
     note_errors(bytes <= 2 * codec::k_max_line_bytes); // one line: named once in the answer
   };
 

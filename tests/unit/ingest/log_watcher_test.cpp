@@ -43,6 +43,19 @@ std::string corpus(const std::string& run_id) {
   return test::read_file(test::fixture_path(std::string(k_corpus) + "/" + run_id + ".jsonl"));
 }
 
+// `lines` as a log, with `extra` put in after the first `after` of them.
+std::string
+with_line_after(const std::vector<std::string>& lines, size_t after, const std::string& extra) {
+  std::string text;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i == after) {
+      text += extra + "\n";
+    }
+    text += lines[i] + "\n";
+  }
+  return text;
+}
+
 std::vector<std::string> lines_of(std::string_view text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -511,19 +524,36 @@ TEST_F(LogWatcherTest, FileThatIsNotACargoLogIsCutOffAndOthersGoOn) {
 TEST_F(LogWatcherTest, BadLinesInACargoLogAreCountedAndTheRestIsStored) {
   start();
   auto lines = lines_of(corpus(k_noop));
-  std::string text;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    text += lines[i] + "\n";
-    if (i == 10) {
-      text += "{\"run_id\": \"not a run id\", \"reason\": \"build-started\"}\n";
-    }
-  }
-  write_file(log_path(k_noop), text);
+  write_file(
+      log_path(k_noop),
+      with_line_after(lines, 11, "{\"run_id\": \"not a run id\", \"reason\": \"build-started\"}"));
   ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
   EXPECT_EQ(stored_lines(k_noop), lines);
   EXPECT_EQ(watcher_stats().lines_rejected, 1u);
   EXPECT_NE(watcher_stats().last_error.find(":12: "), std::string::npos)
       << watcher_stats().last_error;
+}
+
+// The watcher frames lines with the socket's LineFramer: a line over the limit costs one
+// rejection per MiB it runs on, is never held in memory whole, and the lines after it are stored.
+TEST_F(LogWatcherTest, LineOverTheLimitIsRejectedPerMiBAndTheLinesAfterItAreStored) {
+  start();
+  auto lines = lines_of(corpus(k_noop));
+  // Line 12, 2.5 MiB.
+  write_file(log_path(k_noop),
+             with_line_after(lines, 11, std::string(codec::k_max_line_bytes * 5 / 2, 'x')));
+  ASSERT_TRUE(eventually([&] { return ended(k_noop); }));
+  EXPECT_EQ(stored_lines(k_noop), lines);
+  EXPECT_EQ(watcher_stats().lines_rejected, 2u);
+  EXPECT_NE(watcher_stats().last_error.find(":12: line is over the 1048576-byte limit ("),
+            std::string::npos)
+      << watcher_stats().last_error;
+
+  // Nothing is read twice after a restart: the checkpoint is past the long line.
+  restart();
+  ASSERT_TRUE(eventually([&] { return m_watcher->backfill_done(); }));
+  EXPECT_EQ(stored_lines(k_noop), lines);
+  EXPECT_EQ(watcher_stats().lines_rejected, 2u);
 }
 
 TEST_F(LogWatcherTest, UnreadableFileIsSkippedAndCounted) {
