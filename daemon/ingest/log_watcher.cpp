@@ -1,8 +1,8 @@
 #include "daemon/ingest/log_watcher.hpp"
 
+#include "daemon/ingest/batch_commit.hpp"
 #include "daemon/ingest/flock_probe.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
-#include "daemon/ingest/socket_listener.hpp"
 #include "shared/codec/event_decoder.hpp"
 #include "shared/run_id.hpp"
 #include "shared/run_state.hpp"
@@ -242,8 +242,8 @@ struct ScanState {
   size_t in_flight = 0;
 };
 
-LogWatcher::LogWatcher(Options options, store::Writer& writer, SourceStats& stats)
-    : m_options(std::move(options)), m_writer(writer), m_stats(stats) {}
+LogWatcher::LogWatcher(Options options, store::BatchSink& sink, SourceStats& stats)
+    : m_options(std::move(options)), m_sink(sink), m_stats(stats) {}
 
 LogWatcher::~LogWatcher() {
   stop();
@@ -310,17 +310,10 @@ WatcherCounters LogWatcher::counters() const {
 }
 
 void LogWatcher::load_checkpoints() {
-  if (m_options.db_path.empty()) {
+  if (!m_options.stored_checkpoints) {
     return;
   }
-  auto reader = store::RunReader::open(m_options.db_path);
-  if (!reader) {
-    spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
-                 "start (lines already stored are skipped by the store)",
-                 reader.error().message);
-    return;
-  }
-  auto rows = (*reader)->watched_files();
+  auto rows = m_options.stored_checkpoints();
   if (!rows) {
     spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
                  "start (lines already stored are skipped by the store)",
@@ -793,7 +786,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
       batch.facts.push_back(std::move(facts));
       batch.checkpoint = store::FileCheckpoint{f->path.string(), inode, f->offset, f->line_no,
                                                f->checkpoint_run_id()};
-      auto r = co_await commit(m_writer, std::move(batch));
+      auto r = co_await commit(m_sink, std::move(batch));
       if (!r) {
         spdlog::error("watcher: could not store the end of {}: {}; tried again later",
                       f->path.string(), r.error().message);
@@ -984,7 +977,7 @@ asio::awaitable<void> LogWatcher::pump(std::shared_ptr<TailedFile> f, bool finis
     const bool has_facts = !batch.facts.empty();
     batch.checkpoint =
         store::FileCheckpoint{f->path.string(), inode, new_offset, line_no, f->checkpoint_run_id()};
-    auto r = co_await commit(m_writer, std::move(batch));
+    auto r = co_await commit(m_sink, std::move(batch));
     if (!r) {
       spdlog::error("watcher: could not store {} from byte {}: {}; it is read again later",
                     f->path.string(), f->offset, r.error().message);

@@ -64,8 +64,7 @@
 
 #include "daemon/ingest/dir_watch_set.hpp"
 #include "daemon/ingest/source_stats.hpp"
-#include "daemon/store/run_reader.hpp"
-#include "daemon/store/writer.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -117,7 +116,10 @@ class LogWatcher {
 public:
   struct Options {
     std::vector<std::filesystem::path> dirs; // cargo log dirs, e.g. $CARGO_HOME/log
-    std::filesystem::path db_path;           // read once at start for the stored checkpoints
+    // Reads the stored checkpoints (what the store committed of each watched file), once, on
+    // the watcher thread at start. Unset: every log is read from its start (lines already
+    // stored are skipped by the store).
+    std::function<Result<std::vector<store::WatchedFile>>()> stored_checkpoints;
     // Called on the watcher thread on IN_CREATE of a log file, with its inode, before it is
     // read (the session correlator looks up the writer's pid while cargo still runs). Keep it
     // short: it delays reading.
@@ -136,8 +138,8 @@ public:
         std::chrono::milliseconds(200), std::chrono::milliseconds(700)};
   };
 
-  // Nothing runs until start(). `writer` and `stats` must outlive the watcher.
-  LogWatcher(Options options, store::Writer& writer, SourceStats& stats);
+  // Nothing runs until start(). `sink` and `stats` must outlive the watcher.
+  LogWatcher(Options options, store::BatchSink& sink, SourceStats& stats);
   ~LogWatcher(); // stop()s
   LogWatcher(const LogWatcher&) = delete;
   LogWatcher& operator=(const LogWatcher&) = delete;
@@ -186,7 +188,7 @@ private:
   bool rewritten_in_place(int fd, TailedFile& f);
 
   Options m_options;
-  store::Writer& m_writer;
+  store::BatchSink& m_sink;
   SourceStats& m_stats;
 
   // Declared first of the asio objects, so it is destroyed after everything that uses it.
