@@ -368,7 +368,11 @@ int main(int argc, char** argv) {
   if (!cfg.watch_dirs.empty()) {
     ca::ingest::LogWatcher::Options options;
     options.dirs.assign(cfg.watch_dirs.begin(), cfg.watch_dirs.end());
-    options.db_path = db_path;
+    // The read positions committed before, read once on the watcher's thread at start.
+    options.stored_checkpoints = [db_path]() -> ca::Result<std::vector<ca::store::WatchedFile>> {
+      CA_TRY_ASSIGN(auto reader, ca::store::RunReader::open(db_path));
+      return reader->watched_files();
+    };
     // On IN_CREATE, while cargo still runs: find the writer and link its run into a session.
     options.on_new_file = [&](const std::filesystem::path& path, uint64_t /*inode*/) {
       auto run_id = path.stem().string();

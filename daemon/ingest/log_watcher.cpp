@@ -1,9 +1,9 @@
 #include "daemon/ingest/log_watcher.hpp"
 
+#include "daemon/ingest/batch_commit.hpp"
 #include "daemon/ingest/end_probe.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
 #include "daemon/ingest/log_file.hpp"
-#include "daemon/ingest/socket_listener.hpp"
 #include "daemon/ingest/tailed_file.hpp"
 #include "shared/codec/event_decoder.hpp"
 #include "shared/run_id.hpp"
@@ -105,8 +105,8 @@ struct ScanState {
   size_t in_flight = 0;
 };
 
-LogWatcher::LogWatcher(Options options, store::Writer& writer, SourceStats& stats)
-    : m_options(std::move(options)), m_writer(writer), m_stats(stats),
+LogWatcher::LogWatcher(Options options, store::BatchSink& sink, SourceStats& stats)
+    : m_options(std::move(options)), m_sink(sink), m_stats(stats),
       m_source(m_io, m_options.dirs) {}
 
 LogWatcher::~LogWatcher() {
@@ -169,17 +169,10 @@ WatcherCounters LogWatcher::counters() const {
 }
 
 void LogWatcher::load_checkpoints() {
-  if (m_options.db_path.empty()) {
+  if (!m_options.stored_checkpoints) {
     return;
   }
-  auto reader = store::RunReader::open(m_options.db_path);
-  if (!reader) {
-    spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
-                 "start (lines already stored are skipped by the store)",
-                 reader.error().message);
-    return;
-  }
-  auto rows = (*reader)->watched_files();
+  auto rows = m_options.stored_checkpoints();
   if (!rows) {
     spdlog::warn("watcher: cannot read the stored read positions: {}; reading every log from its "
                  "start (lines already stored are skipped by the store)",
@@ -645,7 +638,7 @@ asio::awaitable<void> LogWatcher::end_rewritten(std::shared_ptr<TailedFile> f) {
   batch.facts.push_back(std::move(facts));
   batch.checkpoint = store::FileCheckpoint{f->path().string(), f->inode, f->offset,
                                            f->lines_before(), f->checkpoint_run_id()};
-  auto r = co_await commit(m_writer, std::move(batch));
+  auto r = co_await commit(m_sink, std::move(batch));
   if (!r) {
     spdlog::error("watcher: could not store the end of {}: {}; tried again later",
                   f->path().string(), r.error().message);
@@ -794,7 +787,7 @@ asio::awaitable<bool> LogWatcher::commit_batch(std::shared_ptr<TailedFile> f,
   const bool has_facts = !batch.facts.empty();
   batch.checkpoint = store::FileCheckpoint{f->path().string(), pass.inode, new_offset,
                                            pass.framer.lines(), f->checkpoint_run_id()};
-  auto r = co_await commit(m_writer, std::move(batch));
+  auto r = co_await commit(m_sink, std::move(batch));
   if (!r) {
     spdlog::error("watcher: could not store {} from byte {}: {}; it is read again later",
                   f->path().string(), f->offset, r.error().message);

@@ -70,8 +70,7 @@
 #include "daemon/ingest/inotify_source.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/runtime/clock.hpp"
-#include "daemon/store/run_reader.hpp"
-#include "daemon/store/writer.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -124,7 +123,10 @@ class LogWatcher {
 public:
   struct Options {
     std::vector<std::filesystem::path> dirs; // cargo log dirs, e.g. $CARGO_HOME/log
-    std::filesystem::path db_path;           // read once at start for the stored checkpoints
+    // Reads the stored checkpoints (what the store committed of each watched file), once, on
+    // the watcher thread at start. Unset: every log is read from its start (lines already
+    // stored are skipped by the store).
+    std::function<Result<std::vector<store::WatchedFile>>()> stored_checkpoints;
     // Called on the watcher thread on IN_CREATE of a log file, with its inode, before it is
     // read (the session correlator looks up the writer's pid while cargo still runs). Keep it
     // short: it delays reading.
@@ -145,8 +147,8 @@ public:
     const runtime::Clock* clock = &runtime::SteadyClock::instance();
   };
 
-  // Nothing runs until start(). `writer` and `stats` must outlive the watcher.
-  LogWatcher(Options options, store::Writer& writer, SourceStats& stats);
+  // Nothing runs until start(). `sink` and `stats` must outlive the watcher.
+  LogWatcher(Options options, store::BatchSink& sink, SourceStats& stats);
   ~LogWatcher(); // stop()s
   LogWatcher(const LogWatcher&) = delete;
   LogWatcher& operator=(const LogWatcher&) = delete;
@@ -224,7 +226,7 @@ private:
   void fail(TailedFile& f, const std::string& what);
 
   Options m_options;
-  store::Writer& m_writer;
+  store::BatchSink& m_sink;
   SourceStats& m_stats;
 
   // Declared first of the asio objects, so it is destroyed after everything that uses it.

@@ -8,8 +8,8 @@ namespace ca::ingest {
 
 namespace v1 = cargo_analysis::v1;
 
-PublishReactor::PublishReactor(store::Writer& writer, ingest::SourceStats& stats, uint64_t id)
-    : m_writer(writer), m_stats(stats), m_id(id), m_name("grpc#" + std::to_string(id)),
+PublishReactor::PublishReactor(store::BatchSink& sink, ingest::SourceStats& stats, uint64_t id)
+    : m_sink(sink), m_stats(stats), m_id(id), m_name("grpc#" + std::to_string(id)),
       m_ingestor(m_name, "grpc", stats) {
   spdlog::debug("{}: publish stream opened", m_name);
   std::lock_guard lock(m_mutex);
@@ -181,7 +181,7 @@ void PublishReactor::submit(store::Batch batch) {
   // on_committed. An empty batch (every item refused, or facts only) still goes through the
   // writer, so acknowledgements keep the order of commits.
   batch.on_done = [this](const Result<store::BatchOutcome>& r) { on_committed(r); };
-  m_writer.submit(std::move(batch));
+  m_sink.submit(std::move(batch));
 }
 
 void PublishReactor::on_committed(const Result<store::BatchOutcome>& result) {

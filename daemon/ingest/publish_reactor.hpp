@@ -21,7 +21,7 @@
 #include "cargo_analysis/v1/ingest.pb.h"
 #include "daemon/ingest/line_ingestor.hpp"
 #include "daemon/ingest/source_stats.hpp"
-#include "daemon/store/writer.hpp"
+#include "daemon/store/batch_sink.hpp"
 
 #include <grpcpp/grpcpp.h>
 
@@ -42,7 +42,7 @@ public:
   static constexpr size_t k_max_pending_items = 8192;
 
   // Starts reading. `id` names the stream in logs and errors (`grpc#<id>`).
-  PublishReactor(store::Writer& writer, ingest::SourceStats& stats, uint64_t id);
+  PublishReactor(store::BatchSink& sink, ingest::SourceStats& stats, uint64_t id);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -65,7 +65,7 @@ private:
   void write_acks_locked();
   void maybe_finish_locked();
 
-  store::Writer& m_writer;
+  store::BatchSink& m_sink;
   ingest::SourceStats& m_stats;
   const uint64_t m_id;
   const std::string m_name; // "grpc#<id>"

@@ -1,5 +1,6 @@
 #include "daemon/ingest/socket_listener.hpp"
 
+#include "daemon/ingest/batch_commit.hpp"
 #include "daemon/ingest/line_framer.hpp"
 #include "daemon/ingest/line_ingestor.hpp"
 #include "daemon/runtime/accept.hpp"
@@ -34,36 +35,14 @@ constexpr size_t k_max_reported_errors = 20;
 
 } // namespace
 
-asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer, store::Batch batch) {
-  struct Pending {
-    explicit Pending(asio::any_io_executor ex) : timer(ex) {}
-    asio::steady_timer timer;
-    Result<store::BatchOutcome> result = store::BatchOutcome{};
-  };
-  auto executor = co_await asio::this_coro::executor;
-  auto pending = std::make_shared<Pending>(executor);
-  pending->timer.expires_at(asio::steady_timer::time_point::max());
-  batch.on_done = [pending, executor](const Result<store::BatchOutcome>& r) {
-    // Runs on the writer thread: hand the result to the io thread, which owns the timer.
-    asio::post(executor, [pending, r] {
-      pending->result = r;
-      pending->timer.cancel();
-    });
-  };
-  writer.submit(std::move(batch));
-  boost::system::error_code ec;
-  co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  co_return pending->result;
-}
-
 SocketListener::SocketListener(asio::io_context& io,
                                std::filesystem::path socket_path,
-                               store::Writer& writer,
+                               store::BatchSink& sink,
                                SourceStats& stats,
                                runtime::ActivityMonitor& activity,
                                Limits limits)
-    : m_io(io), m_path(std::move(socket_path)), m_writer(writer), m_stats(stats),
-      m_activity(activity), m_limits(limits), m_acceptor(io), m_chunk(k_read_chunk) {
+    : m_io(io), m_path(std::move(socket_path)), m_sink(sink), m_stats(stats), m_activity(activity),
+      m_limits(limits), m_acceptor(io), m_chunk(k_read_chunk) {
   m_connections->cap = m_limits.max_connections;
 }
 
@@ -149,7 +128,7 @@ asio::awaitable<void> SocketListener::serve(local_socket socket, uint64_t id) {
     if (batch.events.empty() && batch.facts.empty()) {
       co_return true;
     }
-    auto r = co_await commit(m_writer, std::move(batch));
+    auto r = co_await commit(m_sink, std::move(batch));
     if (!r) {
       errors.push_back("store: " + r.error().message);
       co_return false;

@@ -22,7 +22,7 @@
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/runtime/accept.hpp"
 #include "daemon/runtime/activity.hpp"
-#include "daemon/store/writer.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -48,7 +48,7 @@ public:
 
   SocketListener(boost::asio::io_context& io,
                  std::filesystem::path socket_path,
-                 store::Writer& writer,
+                 store::BatchSink& sink,
                  SourceStats& stats,
                  runtime::ActivityMonitor& activity,
                  SocketLimits limits = {});
@@ -67,7 +67,7 @@ private:
 
   boost::asio::io_context& m_io;
   std::filesystem::path m_path;
-  store::Writer& m_writer;
+  store::BatchSink& m_sink;
   SourceStats& m_stats;
   runtime::ActivityMonitor& m_activity; // each connection is busy while open
   Limits m_limits;
@@ -77,10 +77,5 @@ private:
       std::make_shared<runtime::ConnectionCount>();
   std::vector<char> m_chunk; // the one read buffer, see above
 };
-
-// Submits `batch` to the writer and suspends until it is committed; returns its outcome.
-// Safe as long as the io_context outlives the writer's drain.
-boost::asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer,
-                                                           store::Batch batch);
 
 } // namespace ca::ingest

@@ -12,8 +12,8 @@
 
 namespace ca::query {
 
-ReportPrecomputer::ReportPrecomputer(QueryEngine& engine, store::Writer& writer)
-    : m_engine(engine), m_writer(writer), m_thread([this] { loop(); }) {}
+ReportPrecomputer::ReportPrecomputer(QueryEngine& engine, store::BatchSink& sink)
+    : m_engine(engine), m_sink(sink), m_thread([this] { loop(); }) {}
 
 ReportPrecomputer::~ReportPrecomputer() {
   stop();
@@ -64,7 +64,7 @@ void ReportPrecomputer::flush() {
   std::unique_lock lock(m_mutex);
   m_idle.wait(lock, [this] { return (m_queue.empty() && !m_busy) || m_exited; });
   lock.unlock();
-  m_writer.flush();
+  m_sink.flush();
 }
 
 ReportPrecomputer::Stats ReportPrecomputer::stats() const {
@@ -116,7 +116,7 @@ void ReportPrecomputer::loop() {
     }
     const uint64_t stored = batch.reports.size();
     if (!batch.reports.empty()) {
-      m_writer.submit(std::move(batch)); // the rows are a cache: a failed commit loses nothing
+      m_sink.submit(std::move(batch)); // the rows are a cache: a failed commit loses nothing
     }
 
     lock.lock();

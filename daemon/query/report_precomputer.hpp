@@ -15,8 +15,8 @@
 #pragma once
 
 #include "daemon/store/batch.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "daemon/store/run_reader.hpp"
-#include "daemon/store/writer.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -45,8 +45,8 @@ inline constexpr int k_report_format = 1;
 
 class ReportPrecomputer {
 public:
-  // Starts the thread. `engine` and `writer` outlive this object (stop() it before either).
-  ReportPrecomputer(QueryEngine& engine, store::Writer& writer);
+  // Starts the thread. `engine` and `sink` outlive this object (stop() it before either).
+  ReportPrecomputer(QueryEngine& engine, store::BatchSink& sink);
   ~ReportPrecomputer(); // stop()s
   ReportPrecomputer(const ReportPrecomputer&) = delete;
   ReportPrecomputer& operator=(const ReportPrecomputer&) = delete;
@@ -84,7 +84,7 @@ private:
   void push(Work work);
 
   QueryEngine& m_engine;
-  store::Writer& m_writer;
+  store::BatchSink& m_sink;
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::condition_variable m_idle;

@@ -21,6 +21,17 @@ struct FileCheckpoint {
   std::string run_id;
 };
 
+// A log file the watcher has read, as its last committed checkpoint says (what a
+// FileCheckpoint stored, read back at start).
+struct WatchedFile {
+  std::string path;
+  uint64_t inode = 0;
+  uint64_t offset = 0;   // just past the last complete line stored
+  uint64_t line = 0;     // lines up to `offset`
+  std::string run_id;    // "" if the file gave none
+  std::string run_state; // that run's state, "" if there is no such run
+};
+
 // What a source knows about a run beyond its events. Unset fields leave stored values alone.
 struct RunFacts {
   std::string run_id;

@@ -5,6 +5,7 @@
 
 #include "cargo_analysis/v1/events.pb.h"
 #include "cargo_analysis/v1/reports.pb.h"
+#include "daemon/store/batch.hpp"
 #include "daemon/store/database.hpp"
 #include "daemon/store/raw_log.hpp"
 #include "daemon/store/resource_samples.hpp"
@@ -28,16 +29,6 @@ struct StoreCounts {
   uint64_t runs = 0;
   uint64_t sessions = 0;
   uint64_t runs_in_progress = 0;
-};
-
-// A log file the watcher has read, as its last committed checkpoint says.
-struct WatchedFile {
-  std::string path;
-  uint64_t inode = 0;
-  uint64_t offset = 0;   // just past the last complete line stored
-  uint64_t line = 0;     // lines up to `offset`
-  std::string run_id;    // "" if the file gave none
-  std::string run_state; // that run's state, "" if there is no such run
 };
 
 // A unit of a run as the `units` table has it: enough for reports that need no events.

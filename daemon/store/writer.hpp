@@ -17,6 +17,7 @@
 #pragma once
 
 #include "daemon/store/batch.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "daemon/store/database.hpp"
 #include "daemon/store/event_store.hpp"
 
@@ -47,7 +48,7 @@ struct WriterStats {
   bool writing = true;
 };
 
-class Writer {
+class Writer final : public BatchSink {
 public:
   struct Options {
     size_t max_pending_events = 200000;
@@ -56,16 +57,16 @@ public:
 
   Writer(std::unique_ptr<Database> db, Options options);
   explicit Writer(std::unique_ptr<Database> db) : Writer(std::move(db), Options{}) {}
-  ~Writer(); // stop()s
+  ~Writer() override; // stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   // Queues a batch. Blocks while the queue is full. After stop(), the batch's on_done gets an
   // `unavailable` error at once.
-  void submit(Batch batch);
+  void submit(Batch batch) override;
 
   // Blocks until everything submitted before this call is committed.
-  void flush();
+  void flush() override;
 
   // Drains the queue, commits, and joins the thread. Idempotent.
   void stop();

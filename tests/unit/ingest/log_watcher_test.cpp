@@ -6,6 +6,7 @@
 #include "daemon/store/database.hpp"
 #include "daemon/store/migrations.hpp"
 #include "daemon/store/raw_log.hpp"
+#include "daemon/store/run_reader.hpp"
 #include "daemon/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -143,7 +144,10 @@ protected:
   void start(std::vector<fs::path> dirs = {}) {
     LogWatcher::Options options;
     options.dirs = dirs.empty() ? std::vector<fs::path>{m_logs} : std::move(dirs);
-    options.db_path = m_db;
+    options.stored_checkpoints = [db = m_db]() -> Result<std::vector<store::WatchedFile>> {
+      CA_TRY_ASSIGN(auto reader, store::RunReader::open(db));
+      return reader->watched_files();
+    };
     options.on_new_file = m_on_new_file;
     if (m_short_retries) {
       options.lock_retry_delays = {1ms, 2ms, 5ms};

@@ -1,7 +1,9 @@
 // The NDJSON ingest socket's limits, on a real Unix socket with a real Writer: the connection
 // cap and the timeout of a partial line left unfinished (both set small here).
 #include "daemon/ingest/socket_listener.hpp"
+#include "daemon/store/database.hpp"
 #include "daemon/store/migrations.hpp"
+#include "daemon/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
