@@ -32,27 +32,50 @@ constexpr size_t k_batch_lines = 4096;
 constexpr size_t k_read_chunk = 64 * 1024;
 constexpr size_t k_max_reported_errors = 20;
 
+// A batch on its way through the writer, as commit() waits for it. The coroutine sleeps on
+// `wake` until the flag it waits for is set. Flags are set only by handlers posted to the io
+// thread, which also runs the coroutine: no wake-up is lost between a check and a wait.
+struct PendingCommit {
+  explicit PendingCommit(const asio::any_io_executor& ex) : wake(ex) {}
+  void set(bool PendingCommit::*flag) {
+    this->*flag = true;
+    wake.cancel();
+  }
+  asio::steady_timer wake;
+  bool room = false; // the writer's queue has room again
+  bool done = false; // the batch was committed (or refused): `result` holds the outcome
+  Result<store::BatchOutcome> result = store::BatchOutcome{};
+};
+
+asio::awaitable<void> wait_for(std::shared_ptr<PendingCommit> pending, bool PendingCommit::*flag) {
+  while (!((*pending).*flag)) {
+    pending->wake.expires_at(asio::steady_timer::time_point::max());
+    boost::system::error_code ec;
+    co_await pending->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 } // namespace
 
 asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer, store::Batch batch) {
-  struct Pending {
-    explicit Pending(asio::any_io_executor ex) : timer(ex) {}
-    asio::steady_timer timer;
-    Result<store::BatchOutcome> result = store::BatchOutcome{};
-  };
   auto executor = co_await asio::this_coro::executor;
-  auto pending = std::make_shared<Pending>(executor);
-  pending->timer.expires_at(asio::steady_timer::time_point::max());
+  auto pending = std::make_shared<PendingCommit>(executor);
   batch.on_done = [pending, executor](const Result<store::BatchOutcome>& r) {
     // Runs on the writer thread: hand the result to the io thread, which owns the timer.
     asio::post(executor, [pending, r] {
       pending->result = r;
-      pending->timer.cancel();
+      pending->set(&PendingCommit::done);
     });
   };
-  writer.submit(std::move(batch));
-  boost::system::error_code ec;
-  co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // Back-pressure without blocking the io thread: while the writer's queue is full, this
+  // connection waits (and stops reading) until a commit makes room; other connections go on.
+  while (!writer.try_submit(batch, [pending, executor] {
+    asio::post(executor, [pending] { pending->set(&PendingCommit::room); });
+  })) {
+    co_await wait_for(pending, &PendingCommit::room);
+    pending->room = false;
+  }
+  co_await wait_for(pending, &PendingCommit::done);
   co_return pending->result;
 }
 
@@ -106,8 +129,12 @@ Result<void> SocketListener::start() {
 }
 
 void SocketListener::stop() {
-  boost::system::error_code ec;
-  m_acceptor.close(ec);
+  // The acceptor belongs to the io thread, which may be inside async_accept right now: close it
+  // there. (If the io_context is stopped first, the acceptor closes when it is destroyed.)
+  asio::post(m_io, [this] {
+    boost::system::error_code ec;
+    m_acceptor.close(ec);
+  });
 }
 
 asio::awaitable<void> SocketListener::accept_loop() {

@@ -57,7 +57,8 @@ public:
   // Returns an io error naming the path if the socket cannot be bound.
   Result<void> start();
 
-  // Stops accepting; open connections end when the io_context stops.
+  // Stops accepting (the acceptor is closed on the io thread, posted from here); open
+  // connections end when the io_context stops. Callable from any thread.
   void stop();
 
 private:
@@ -78,7 +79,8 @@ private:
   std::vector<char> m_chunk; // the one read buffer, see above
 };
 
-// Submits `batch` to the writer and suspends until it is committed; returns its outcome.
+// Submits `batch` to the writer and suspends until it is committed; returns its outcome. While
+// the writer's queue is full it suspends too (Writer::try_submit), never blocking the io thread.
 // Safe as long as the io_context outlives the writer's drain.
 boost::asio::awaitable<Result<store::BatchOutcome>> commit(store::Writer& writer,
                                                            store::Batch batch);
