@@ -55,6 +55,7 @@ private:
   LocalCallTable local_calls();
 
   ServerDeps m_deps;
+  WorkerPool m_pool; // the unary calls' work; stopped once the server finished every call
   ReportsService m_reports;
   AdminService m_admin;
   IngestService m_ingest;
