@@ -63,6 +63,9 @@ static_assert(Config{}.max_db_mb << 20 == ca::store::k_default_max_bytes);
 // Test hook: the version Status reports instead of ours, so that a test can play a daemon left
 // over from another release (tests/integration/version_check_test.cpp).
 constexpr const char* k_test_version_env = "CARGO_ANALYSIS_TEST_REPORTED_VERSION";
+// Test hook: the writer's queue limit in events, so that a test can fill it with a few producers
+// (tests/integration/latency_test.cpp).
+constexpr const char* k_test_writer_queue_env = "CARGO_ANALYSIS_TEST_WRITER_QUEUE";
 // Benchmarks: `0` turns the CPU and memory sampling of builds in progress off.
 constexpr const char* k_sampling_env = "CARGO_ANALYSIS_SAMPLING";
 
@@ -341,7 +344,11 @@ StartupFailure Daemon::open_database() {
   if (auto r = ca::store::migrate(**db); !r) {
     return database_error(r.error());
   }
-  m_writer = std::make_unique<ca::store::Writer>(std::move(*db));
+  ca::store::Writer::Options writer_options;
+  if (auto queue = ca::process_env(k_test_writer_queue_env)) {
+    writer_options.max_pending_events = std::strtoull(queue->c_str(), nullptr, 10);
+  }
+  m_writer = std::make_unique<ca::store::Writer>(std::move(*db), writer_options);
   m_retention.max_age = std::chrono::hours(24) * m_opt.cfg.keep_days;
   m_retention.max_sessions = m_opt.cfg.keep_sessions;
   m_retention.max_bytes = ca::store::mib_to_bytes(m_opt.cfg.max_db_mb);

@@ -83,6 +83,10 @@ bool Writer::try_submit(Batch& batch, std::function<void()> on_room) {
   }
   if (m_pending_events >= m_options.max_pending_events) {
     // Registered under the lock that commit_group() takes to make room: no wake-up is lost.
+    if (m_room_waiters.empty()) {
+      spdlog::debug("store: queue full ({} events waiting): sources wait for room",
+                    m_pending_events);
+    }
     m_room_waiters.push_back(std::move(on_room));
     return false;
   }
