@@ -78,7 +78,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
   }
   self->m_gate = std::move(*gate);
   auto local = LocalServer::start(client_socket_path(runtime_dir), self->local_calls(),
-                                  self->m_deps.activity);
+                                  self->m_deps.activity, self->m_pool);
   if (!local) {
     self->m_server->Shutdown();
     return unexpected(local.error());

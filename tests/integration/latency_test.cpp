@@ -113,6 +113,7 @@ TEST(Latency, ASlowVacuumAndAFullWriterQueueDoNotDelayStatusOrWatch) {
   std::vector<std::future<nlohmann::json>> ndjson;
   std::vector<std::unique_ptr<Publisher>> publishers;
   std::vector<std::pair<std::string, size_t>> published; // run, lines
+  std::vector<std::future<bool>> sending;
   for (int i = 0; i < k_producers; ++i) {
     const auto run = replay_run_id(100 + static_cast<uint64_t>(i));
     const auto data = joined(synthetic_run(run, k_units_per_run, "/ws/ndjson"));
@@ -122,7 +123,10 @@ TEST(Latency, ASlowVacuumAndAFullWriterQueueDoNotDelayStatusOrWatch) {
     const auto prun = replay_run_id(200 + static_cast<uint64_t>(i));
     const auto lines = synthetic_run(prun, k_units_per_run, "/ws/publish");
     auto& pub = publishers.emplace_back(std::make_unique<Publisher>(channel));
-    ASSERT_TRUE(pub->send_lines(prun, lines, 1, lines.size(), true));
+    // Sent from a thread of its own: a daemon that stops reading must not stop the measuring.
+    sending.push_back(std::async(std::launch::async, [p = pub.get(), prun, lines] {
+      return p->send_lines(prun, lines, 1, lines.size(), true);
+    }));
     published.emplace_back(prun, lines.size());
   }
 
@@ -168,10 +172,21 @@ TEST(Latency, ASlowVacuumAndAFullWriterQueueDoNotDelayStatusOrWatch) {
     std::this_thread::sleep_for(10ms); // a client's pace, not a synchronisation
   }
   ASSERT_TRUE(collect.get()) << "Collect failed or did not vacuum";
+  for (auto& f : sending) {
+    EXPECT_TRUE(f.get());
+  }
+  const int lines_per_run = static_cast<int>(3 + 4 * k_units_per_run);
   for (auto& f : ndjson) {
     auto summary = f.get();
-    EXPECT_EQ(summary.value("stored", 0), static_cast<int>(3 + 4 * k_units_per_run))
-        << summary.dump();
+    EXPECT_EQ(summary.value("stored", 0), lines_per_run) << summary.dump();
+  }
+  {
+    // Every line stored exactly once, though every producer waited for room.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+    v1::StatusResponse resp;
+    ASSERT_TRUE(admin->Status(&ctx, v1::StatusRequest(), &resp).ok());
+    EXPECT_EQ(resp.events_stored(), static_cast<uint64_t>(2 * k_producers * lines_per_run));
   }
 
   const double vacuum_ms =
@@ -189,11 +204,13 @@ TEST(Latency, ASlowVacuumAndAFullWriterQueueDoNotDelayStatusOrWatch) {
               watch_ms.ms.size(), watch_ms.median(), watch_ms.max());
 
   EXPECT_GE(during_vacuum, 3u) << "the VACUUM was too short to measure";
-  // Generous bounds: a blocked thread would show as the VACUUM's time (a second or more).
+  // Generous bounds: the machine runs other tests meanwhile (a few hundred ms of scheduling
+  // delay were seen under load). A call held up by the VACUUM would take the rest of it: most
+  // calls, so the median, and up to its whole time (1.5-3 s here), so the max.
   EXPECT_LT(status_ms.median(), 50.0);
-  EXPECT_LT(status_ms.max(), 500.0);
+  EXPECT_LT(status_ms.max(), 1000.0);
   EXPECT_LT(watch_ms.median(), 50.0);
-  EXPECT_LT(watch_ms.max(), 500.0);
+  EXPECT_LT(watch_ms.max(), 1000.0);
   EXPECT_EQ(daemon.stop(), 0);
   // The flood did find the queue full (the writer says so once per episode, at debug level).
   EXPECT_NE(daemon.log().find("store: queue full"), std::string::npos);
