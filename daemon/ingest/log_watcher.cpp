@@ -106,8 +106,7 @@ struct ScanState {
 };
 
 LogWatcher::LogWatcher(Options options, store::BatchSink& sink, SourceStats& stats)
-    : m_options(std::move(options)), m_sink(sink), m_stats(stats),
-      m_source(m_io, m_options.dirs) {}
+    : m_options(std::move(options)), m_sink(sink), m_stats(stats), m_source(m_io, m_options.dirs) {}
 
 LogWatcher::~LogWatcher() {
   stop();

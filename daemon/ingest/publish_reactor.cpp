@@ -181,7 +181,17 @@ void PublishReactor::submit(store::Batch batch) {
   // on_committed. An empty batch (every item refused, or facts only) still goes through the
   // writer, so acknowledgements keep the order of commits.
   batch.on_done = [this](const Result<store::BatchOutcome>& r) { on_committed(r); };
-  m_sink.submit(std::move(batch));
+  offer(std::make_shared<store::Batch>(std::move(batch)));
+}
+
+void PublishReactor::offer(std::shared_ptr<store::Batch> batch) {
+  // Never blocks: with the sink full the batch waits here, still "in flight" (so its
+  // acknowledgement waits, and reading pauses at k_max_pending_items), and the sink offers it
+  // again once a commit made room. Nothing is acknowledged before it is committed, so the
+  // exactly-once guarantee holds. Neither `batch` nor `this` is touched once try_submit() has
+  // taken it or registered the retry: both may be gone by then.
+  store::Batch& b = *batch;
+  m_sink.try_submit(b, [this, batch] { offer(batch); });
 }
 
 void PublishReactor::on_committed(const Result<store::BatchOutcome>& result) {

@@ -12,9 +12,11 @@
 // so gRPC's flow control slows the producer down instead of our memory growing.
 //
 // Threads: gRPC runs the reactions, the writer thread runs on_committed(); all state is under
-// m_mutex, and every gRPC operation starts with it held. The writer thread never submits (a
-// full writer queue would wait for itself): the next batch is submitted from OnWriteDone, which
-// follows every acknowledgement. Lifetime: OnDone() deletes the reactor, unless a batch is
+// m_mutex, and every gRPC operation starts with it held. No thread ever waits for the writer's
+// queue: batches go through Writer::try_submit(), and a batch refused for a full queue is
+// offered again from the writer thread when a commit made room (its acknowledgement is
+// deferred, never given early). The next batch is submitted from OnWriteDone, which follows
+// every acknowledgement. Lifetime: OnDone() deletes the reactor, unless a batch is
 // still at the writer; then its on_committed() does.
 #pragma once
 
@@ -27,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -61,6 +64,7 @@ private:
   void fail_locked(grpc::StatusCode code, const std::string& why);
   std::optional<store::Batch> take_batch_locked();
   void submit(store::Batch batch);
+  void offer(std::shared_ptr<store::Batch> batch); // try_submit, retried when there is room
   void on_committed(const Result<store::BatchOutcome>& result);
   void write_acks_locked();
   void maybe_finish_locked();

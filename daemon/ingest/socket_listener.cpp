@@ -85,8 +85,12 @@ Result<void> SocketListener::start() {
 }
 
 void SocketListener::stop() {
-  boost::system::error_code ec;
-  m_acceptor.close(ec);
+  // The acceptor belongs to the io thread, which may be inside async_accept right now: close it
+  // there. (If the io_context is stopped first, the acceptor closes when it is destroyed.)
+  asio::post(m_io, [this] {
+    boost::system::error_code ec;
+    m_acceptor.close(ec);
+  });
 }
 
 asio::awaitable<void> SocketListener::accept_loop() {

@@ -57,7 +57,8 @@ public:
   // Returns an io error naming the path if the socket cannot be bound.
   Result<void> start();
 
-  // Stops accepting; open connections end when the io_context stops.
+  // Stops accepting (the acceptor is closed on the io thread, posted from here); open
+  // connections end when the io_context stops. Callable from any thread.
   void stop();
 
 private:

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace ca::live {
 
@@ -78,12 +79,21 @@ void LiveHub::on_commit(store::Batch&& batch, const store::BatchOutcome& outcome
 }
 
 void LiveHub::subscribe(LiveSubscriber* subscriber, LiveFilter filter) {
-  auto first = std::make_shared<v1::WatchUpdate>();
   std::lock_guard lock(m_mutex);
   if (m_closed) {
     subscriber->close();
     return;
   }
+  if (m_midway) {
+    // The hub's thread adds it (with its snapshot) once the batch under way is emitted.
+    m_joining.push_back(Subscription{subscriber, std::move(filter)});
+    return;
+  }
+  add_subscriber_locked(subscriber, std::move(filter));
+}
+
+void LiveHub::add_subscriber_locked(LiveSubscriber* subscriber, LiveFilter filter) {
+  auto first = std::make_shared<v1::WatchUpdate>();
   *first->mutable_snapshot() = snapshot(filter);
   subscriber->push(first);
   m_subscriptions.push_back(Subscription{subscriber, std::move(filter)});
@@ -92,7 +102,9 @@ void LiveHub::subscribe(LiveSubscriber* subscriber, LiveFilter filter) {
 
 void LiveHub::unsubscribe(LiveSubscriber* subscriber) {
   std::lock_guard lock(m_mutex);
-  std::erase_if(m_subscriptions, [&](const Subscription& s) { return s.subscriber == subscriber; });
+  auto is_it = [&](const Subscription& s) { return s.subscriber == subscriber; };
+  std::erase_if(m_subscriptions, is_it);
+  std::erase_if(m_joining, is_it);
   m_stats.subscribers = m_subscriptions.size();
 }
 
@@ -102,6 +114,10 @@ void LiveHub::close_subscribers() {
   for (auto& s : m_subscriptions) {
     s.subscriber->close();
   }
+  for (auto& s : m_joining) {
+    s.subscriber->close();
+  }
+  m_joining.clear();
 }
 
 void LiveHub::stop() {
@@ -137,7 +153,8 @@ std::vector<std::string> LiveHub::active_run_ids() const {
 void LiveHub::on_resource_sample(double cpu_percent, uint64_t mem_used_bytes) {
   std::lock_guard lock(m_mutex);
   // One ProgressChanged a second per run: a build with one long unit shows the machine too.
-  const bool send = ++m_resource_samples % 10 == 0;
+  // Not while a batch is half applied: a run it added has not had its RunStarted sent yet.
+  const bool send = ++m_resource_samples % 10 == 0 && !m_midway;
   std::vector<Pending> pending;
   for (auto& [id, run] : m_runs) {
     run.progress.set_cpu_percent(cpu_percent);
@@ -164,7 +181,6 @@ void LiveHub::thread_main() {
       work.swap(m_queue);
       stopping = m_stopping;
     }
-    std::lock_guard lock(m_mutex);
     for (Committed& c : work) {
       try {
         process(c);
@@ -173,6 +189,7 @@ void LiveHub::thread_main() {
         spdlog::error("live: batch dropped: {}", e.what());
       }
     }
+    std::lock_guard lock(m_mutex);
     auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= k_tick || work.empty()) {
       last_tick = now;
@@ -196,31 +213,126 @@ void LiveHub::thread_main() {
 }
 
 void LiveHub::process(Committed& batch) {
-  ++m_stats.batches;
   std::vector<Pending> pending;
-  std::vector<std::pair<Run*, bool>> new_runs; // and whether it was picked up mid-way
+  ReadPlan plan;
+  StoreReads reads;
+  std::unique_lock lock(m_mutex);
+  try {
+    plan = plan_locked(batch, pending);
+    m_midway = true;
+    lock.unlock();
+    reads = read_store(plan);
+    lock.lock();
+    finish_locked(plan, reads, pending);
+  } catch (...) {
+    if (!lock.owns_lock()) {
+      lock.lock();
+    }
+    end_midway_locked();
+    throw;
+  }
+  end_midway_locked();
+}
+
+void LiveHub::end_midway_locked() {
+  m_midway = false;
+  for (Subscription& s : std::exchange(m_joining, {})) {
+    add_subscriber_locked(s.subscriber, std::move(s.filter));
+  }
+}
+
+LiveHub::ReadPlan LiveHub::plan_locked(Committed& batch, std::vector<Pending>& pending) {
+  ++m_stats.batches;
+  ReadPlan plan;
   for (const v1::Event& e : batch.events) {
     bool known = m_runs.contains(e.run_id());
     Run& run = run_for(e, pending);
     if (!known) {
-      new_runs.emplace_back(&run, e.payload_case() != v1::Event::kBuildStarted);
+      plan.new_runs.push_back(NewRun{&run, e.payload_case() != v1::Event::kBuildStarted});
+      plan.summaries.push_back(e.run_id());
     }
     apply_event(e, run, pending);
   }
-  // Evidence committed with the first events (the correlator's, a producer's) is in the store
-  // now: the session and parent of a new run come from there. A run picked up mid-way (the
-  // daemon restarted during its build) takes its counters from there too: they already count
-  // this batch.
-  for (auto [run, midway] : new_runs) {
-    refresh_from_store(*run, midway);
-  }
   for (auto& [id, run] : m_runs) {
     if (!run.thrash_candidates.empty()) {
-      check_thrash(run, pending);
+      ThrashCheck check{&run, {}, run.identity.workspace_root()};
+      check.candidates.swap(run.thrash_candidates);
+      plan.thrash.push_back(std::move(check));
     }
   }
+  // Facts about runs the hub follows; the others are old logs ingested again. Only the hub's
+  // thread adds or removes runs, so the set stays as it is until finish_locked().
   for (const store::RunFacts& f : batch.facts) {
-    apply_facts(f, pending);
+    if (m_runs.contains(f.run_id)) {
+      plan.facts.push_back(&f);
+      if (f.session_id || f.parent_run_id || f.ended) {
+        plan.summaries.push_back(f.run_id);
+      }
+    }
+  }
+  return plan;
+}
+
+LiveHub::StoreReads LiveHub::read_store(const ReadPlan& plan) const {
+  StoreReads reads;
+  reads.thrash.resize(plan.thrash.size());
+  if (plan.summaries.empty() && plan.thrash.empty()) {
+    return reads;
+  }
+  auto reader = m_readers.lease();
+  if (!reader) {
+    spdlog::warn("live: no reader: {}", reader.error().message);
+    return reads;
+  }
+  // Evidence committed with the first events (the correlator's, a producer's) is in the store
+  // now: the session and parent of a new run come from there, and so does the end state.
+  for (const std::string& run_id : plan.summaries) {
+    if (!reads.summaries.contains(run_id)) {
+      reads.summaries.emplace(run_id, (*reader)->run(run_id));
+    }
+  }
+  for (size_t i = 0; i < plan.thrash.size(); ++i) {
+    const ThrashCheck& check = plan.thrash[i];
+    const std::string run_id = check.run->identity.run_id(); // set once, when the run appeared
+    std::string root = check.workspace_root;
+    if (auto it = reads.summaries.find(run_id);
+        root.empty() && it != reads.summaries.end() && it->second) {
+      root = it->second->workspace_root(); // a run picked up mid-way
+    }
+    if (root.empty()) {
+      continue;
+    }
+    auto found = query::thrash_in_run(**reader, root, run_id);
+    if (!found) {
+      spdlog::warn("live: thrash of run {} not checked: {}", run_id, found.error().message);
+      continue;
+    }
+    reads.thrash[i] = std::move(*found);
+  }
+  return reads;
+}
+
+void LiveHub::finish_locked(ReadPlan& plan, StoreReads& reads, std::vector<Pending>& pending) {
+  // A run picked up mid-way (the daemon restarted during its build) takes its counters from the
+  // store: they already count this batch.
+  for (const NewRun& n : plan.new_runs) {
+    auto it = reads.summaries.find(n.run->identity.run_id());
+    if (it == reads.summaries.end()) {
+      continue; // no reader: logged
+    }
+    if (!it->second) {
+      spdlog::debug("live: run {} not readable yet: {}", it->first, it->second.error().message);
+      continue;
+    }
+    apply_summary(*n.run, *it->second, n.midway);
+  }
+  for (size_t i = 0; i < plan.thrash.size(); ++i) {
+    if (reads.thrash[i]) {
+      apply_thrash(plan.thrash[i], *reads.thrash[i], pending);
+    }
+  }
+  for (const store::RunFacts* f : plan.facts) {
+    apply_facts(*f, reads, pending);
   }
   emit(pending);
   for (auto it = m_runs.begin(); it != m_runs.end();) {
@@ -366,14 +478,22 @@ void LiveHub::apply_event(const v1::Event& e, Run& run, std::vector<Pending>& ou
   }
 }
 
-void LiveHub::apply_facts(const store::RunFacts& f, std::vector<Pending>& out) {
+void LiveHub::apply_facts(const store::RunFacts& f,
+                          const StoreReads& reads,
+                          std::vector<Pending>& out) {
   auto it = m_runs.find(f.run_id);
   if (it == m_runs.end()) {
     return; // not a run in progress that the hub follows (an old log ingested again)
   }
   Run& run = it->second;
+  auto summary = reads.summaries.find(f.run_id);
+  const bool read = summary != reads.summaries.end();
   if (f.session_id || f.parent_run_id) {
-    refresh_from_store(run, false);
+    if (read && summary->second) {
+      apply_summary(run, *summary->second, false);
+    } else if (read) {
+      spdlog::debug("live: run {} not readable yet: {}", f.run_id, summary->second.error().message);
+    }
     auto u = new_update(run);
     u->mutable_progress_changed();
     out.push_back(Pending{&run, std::move(u), true});
@@ -384,43 +504,27 @@ void LiveHub::apply_facts(const store::RunFacts& f, std::vector<Pending>& out) {
   auto u = new_update(run);
   auto* ended = u->mutable_run_ended();
   ended->set_state(std::string(to_string(RunState::completed)));
-  auto reader = m_readers.lease();
-  if (reader) {
-    if (auto summary = (*reader)->run(f.run_id)) {
-      ended->set_state(summary->state());
-      if (summary->has_exit_code()) {
-        ended->set_exit_code(summary->exit_code());
-      }
-      ended->set_duration_secs(summary->duration_secs());
-    } else {
-      spdlog::warn("live: cannot read run {}: {}", f.run_id, summary.error().message);
+  if (read && summary->second) {
+    const v1::RunSummary& s = *summary->second;
+    ended->set_state(s.state());
+    if (s.has_exit_code()) {
+      ended->set_exit_code(s.exit_code());
     }
-  } else {
-    spdlog::warn("live: no reader: {}", reader.error().message);
+    ended->set_duration_secs(s.duration_secs());
+  } else if (read) {
+    spdlog::warn("live: cannot read run {}: {}", f.run_id, summary->second.error().message);
   }
   run.ended = true;
   out.push_back(Pending{&run, std::move(u), false});
 }
 
-void LiveHub::check_thrash(Run& run, std::vector<Pending>& out) {
-  std::vector<uint32_t> candidates;
-  candidates.swap(run.thrash_candidates);
-  if (run.identity.workspace_root().empty()) {
-    return;
-  }
-  auto reader = m_readers.lease();
-  if (!reader) {
-    spdlog::warn("live: no reader: {}", reader.error().message);
-    return;
-  }
-  auto found = query::thrash_in_run(**reader, run.identity.workspace_root(), run.identity.run_id());
-  if (!found) {
-    spdlog::warn("live: thrash of run {} not checked: {}", run.identity.run_id(),
-                 found.error().message);
-    return;
-  }
-  for (const query::RunThrash& t : *found) {
-    if (std::find(candidates.begin(), candidates.end(), t.index) == candidates.end()) {
+void LiveHub::apply_thrash(const ThrashCheck& check,
+                           const std::vector<query::RunThrash>& found,
+                           std::vector<Pending>& out) {
+  Run& run = *check.run;
+  for (const query::RunThrash& t : found) {
+    if (std::find(check.candidates.begin(), check.candidates.end(), t.index) ==
+        check.candidates.end()) {
       continue; // told in an earlier batch
     }
     auto u = new_update(run);
@@ -442,40 +546,30 @@ void LiveHub::check_thrash(Run& run, std::vector<Pending>& out) {
   }
 }
 
-void LiveHub::refresh_from_store(Run& run, bool with_counters) {
-  auto reader = m_readers.lease();
-  if (!reader) {
-    spdlog::warn("live: no reader: {}", reader.error().message);
-    return;
-  }
-  auto s = (*reader)->run(run.identity.run_id());
-  if (!s) {
-    spdlog::debug("live: run {} not readable yet: {}", run.identity.run_id(), s.error().message);
-    return;
-  }
+void LiveHub::apply_summary(Run& run, const v1::RunSummary& s, bool with_counters) {
   v1::LiveRun& id = run.identity;
-  id.set_session_id(s->session_id());
-  id.set_parent_run_id(s->parent_run_id());
+  id.set_session_id(s.session_id());
+  id.set_parent_run_id(s.parent_run_id());
   if (id.workspace_root().empty()) {
-    id.set_workspace_root(s->workspace_root());
-    id.set_cwd(s->cwd());
-    id.mutable_command()->CopyFrom(s->command());
-    id.set_command_line(s->command_line());
-    id.set_profile(s->profile());
-    id.set_jobs(s->jobs());
+    id.set_workspace_root(s.workspace_root());
+    id.set_cwd(s.cwd());
+    id.mutable_command()->CopyFrom(s.command());
+    id.set_command_line(s.command_line());
+    id.set_profile(s.profile());
+    id.set_jobs(s.jobs());
   }
-  if (s->start_unix_ms() != 0) {
-    id.set_start_unix_ms(s->start_unix_ms());
+  if (s.start_unix_ms() != 0) {
+    id.set_start_unix_ms(s.start_unix_ms());
   }
   if (with_counters) {
     v1::RunProgress& p = run.progress;
-    p.set_units_total(s->units_total());
-    p.set_units_fresh(s->units_fresh());
-    p.set_units_finished(s->units_finished());
+    p.set_units_total(s.units_total());
+    p.set_units_fresh(s.units_fresh());
+    p.set_units_finished(s.units_finished());
     // The store does not say which units still compile: those started in this batch do.
     p.set_units_running(static_cast<uint32_t>(run.running.size()));
-    p.set_units_started(s->units_finished() + p.units_running());
-    p.set_elapsed(std::max(p.elapsed(), s->duration_secs()));
+    p.set_units_started(s.units_finished() + p.units_running());
+    p.set_elapsed(std::max(p.elapsed(), s.duration_secs()));
   }
 }
 

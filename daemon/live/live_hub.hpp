@@ -19,7 +19,8 @@
 // What the hub reads back from the store: the identity of a run when it first appears (its
 // session and parent come from evidence the correlator or a producer gave in the same commit),
 // again when new evidence arrives, and the final state when a run ends (decided by the store,
-// see store::final_state()). Those are a few reads per run, on the hub's thread, never per event;
+// see store::final_state()). Those are a few reads per run, on the hub's thread and outside its
+// lock (a Watch call, the idle check and the resource sampler take that lock), never per event;
 // and, for a batch where a unit was rebuilt for a cause that can go back and forth (an env var,
 // features, rustflags, a build script without `rerun-if-changed`), the workspace's recent units,
 // to tell a thrash as it happens (ThrashDetected).
@@ -35,6 +36,7 @@
 #pragma once
 
 #include "cargo_analysis/v1/live.pb.h"
+#include "daemon/query/thrash.hpp"
 #include "daemon/store/batch.hpp"
 #include "daemon/store/run_reader.hpp"
 
@@ -46,6 +48,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -171,17 +174,52 @@ private:
     LiveFilter filter;
   };
 
+  // A run whose counters or identity are read back from the store for this batch.
+  struct NewRun {
+    Run* run;
+    bool midway; // picked up mid-way: its counters come from the store too
+  };
+  // A thrash check owed for this batch: the run's candidates and where to look.
+  struct ThrashCheck {
+    Run* run;
+    std::vector<uint32_t> candidates;
+    std::string workspace_root; // "" if not known from the events: the store's, if read
+  };
+  // What one batch needs from the store, decided with m_mutex held, read without it.
+  struct ReadPlan {
+    std::vector<NewRun> new_runs;
+    std::vector<std::string> summaries; // run ids
+    std::vector<ThrashCheck> thrash;
+    std::vector<const store::RunFacts*> facts; // about runs the hub follows
+  };
+  // What was read (reads that failed are logged and left out).
+  struct StoreReads {
+    std::unordered_map<std::string, Result<cargo_analysis::v1::RunSummary>> summaries;
+    std::vector<std::optional<std::vector<query::RunThrash>>> thrash; // by ReadPlan::thrash
+  };
+
   void thread_main();
-  void process(Committed& batch); // with m_mutex held
+  // Processes one batch in three steps, so that no SQLite read happens with m_mutex held (the
+  // io thread, gRPC threads and the resource sampler take it): apply the events and plan the
+  // reads (locked); read (unlocked); apply what was read, the facts, and emit (locked).
+  void process(Committed& batch);
+  ReadPlan plan_locked(Committed& batch, std::vector<Pending>& pending);
+  StoreReads read_store(const ReadPlan& plan) const;
+  void finish_locked(ReadPlan& plan, StoreReads& reads, std::vector<Pending>& pending);
   Run& run_for(const cargo_analysis::v1::Event& e, std::vector<Pending>& out);
   void apply_event(const cargo_analysis::v1::Event& e, Run& run, std::vector<Pending>& out);
-  void apply_facts(const store::RunFacts& f, std::vector<Pending>& out);
-  // Tells a thrash as it happens: whether the run's `thrash_candidates` went back to a
-  // configuration of a few builds before (one history read per run and batch, only for batches
-  // with such a rebuild; see query::thrash_in_run()). Clears the candidates.
-  void check_thrash(Run& run, std::vector<Pending>& out);
-  // Reads the run's identity (and, if `with_counters`, its progress) back from the store.
-  void refresh_from_store(Run& run, bool with_counters);
+  void apply_facts(const store::RunFacts& f, const StoreReads& reads, std::vector<Pending>& out);
+  // Tells a thrash as it happens: whether the run's candidates went back to a configuration of
+  // a few builds before (see query::thrash_in_run()), from what read_store() found.
+  void apply_thrash(const ThrashCheck& check,
+                    const std::vector<query::RunThrash>& found,
+                    std::vector<Pending>& out);
+  // Sets the run's identity (and, if `with_counters`, its progress) from its stored summary.
+  static void apply_summary(Run& run, const cargo_analysis::v1::RunSummary& s, bool with_counters);
+  // The batch is emitted (or dropped): subscribers that came meanwhile join now.
+  void end_midway_locked();
+  // Adds a subscriber and queues its snapshot (m_mutex held, no batch half applied).
+  void add_subscriber_locked(LiveSubscriber* subscriber, LiveFilter filter);
   void emit(std::vector<Pending>& pending);
   void report_drops(Subscription& s);
   void forget_idle_runs();
@@ -203,6 +241,10 @@ private:
   mutable std::mutex m_mutex;
   std::map<std::string, Run> m_runs; // by run id: oldest first (run ids start with the time)
   std::vector<Subscription> m_subscriptions;
+  // While a batch is half applied (its store reads under way, its updates not emitted yet), a
+  // new subscriber waits here: its snapshot must not count updates it will also receive.
+  bool m_midway = false;
+  std::vector<Subscription> m_joining;
   bool m_closed = false;
   LiveStats m_stats;
   std::function<void()> m_activity_observer;

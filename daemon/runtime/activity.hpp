@@ -5,7 +5,7 @@
 // "In use" is anything that holds a Busy guard: an NDJSON connection, a gRPC call in flight (a
 // Watch or Publish stream is one call for as long as it lasts). The daemon adds what it knows
 // elsewhere (runs the live hub still follows, a back-fill under way) before it decides to exit;
-// see main.cpp.
+// see daemon/app/idle_monitor.hpp.
 #pragma once
 
 #include <atomic>

@@ -41,14 +41,15 @@ private:
 } // namespace
 
 GrpcServer::GrpcServer(ServerDeps deps)
-    : m_deps(std::move(deps)), m_reports(m_deps.query, m_deps.info.team),
+    : m_deps(std::move(deps)), m_reports(m_deps.query, m_pool, m_deps.info.team),
       m_admin(m_deps.info,
               m_deps.readers,
               m_deps.stats,
               m_deps.request_shutdown,
               m_deps.writer,
-              m_deps.retention),
-      m_ingest(m_deps.correlator, m_deps.writer, m_deps.stats), m_live(m_deps.live) {}
+              m_deps.retention,
+              m_pool),
+      m_ingest(m_deps.correlator, m_deps.writer, m_deps.stats, m_pool), m_live(m_deps.live) {}
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::path& runtime_dir,
                                                       ServerDeps deps) {
@@ -77,7 +78,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::filesystem::pat
   }
   self->m_gate = std::move(*gate);
   auto local = LocalServer::start(client_socket_path(runtime_dir), self->local_calls(),
-                                  self->m_deps.activity);
+                                  self->m_deps.activity, self->m_pool);
   if (!local) {
     self->m_server->Shutdown();
     return unexpected(local.error());
@@ -137,6 +138,7 @@ void GrpcServer::shutdown(std::chrono::milliseconds grace) {
     m_server->Shutdown(std::chrono::system_clock::now() + grace);
     m_server->Wait();
   }
+  m_pool.stop(); // after the server: calls in flight were still answered
 }
 
 } // namespace ca::server

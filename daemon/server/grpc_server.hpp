@@ -50,11 +50,18 @@ public:
   // Call from main only.
   void shutdown(std::chrono::milliseconds grace);
 
+  // The worker pool stops before the local server's io_context goes: a call it still runs
+  // posts its reply there.
+  ~GrpcServer() { m_pool.stop(); }
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
 private:
   explicit GrpcServer(ServerDeps deps);
   LocalCallTable local_calls();
 
   ServerDeps m_deps;
+  WorkerPool m_pool; // the unary calls' work; stopped once the server finished every call
   ReportsService m_reports;
   AdminService m_admin;
   IngestService m_ingest;

@@ -43,28 +43,38 @@ grpc::Status to_status(const Error& error) {
 
 namespace {
 
-// Finishes a unary call with the outcome of `compute`, which fills the response. Exceptions
-// never cross into gRPC: a bug in a report ends that request with INTERNAL, not the daemon.
+// The status a unary call ends with, after `compute` filled the response. Exceptions never
+// cross into gRPC: a bug in a report ends that request with INTERNAL, not the daemon.
 template <class Response, class Compute>
-grpc::ServerUnaryReactor*
-answer(grpc::CallbackServerContext* ctx, Response* resp, const char* rpc, Compute&& compute) {
-  auto* reactor = ctx->DefaultReactor();
-  grpc::Status status;
+grpc::Status compute_answer(Response* resp, const char* rpc, const Compute& compute) {
   try {
     auto r = compute();
     if (r) {
       *resp = std::move(r).value();
-    } else {
-      status = to_status(r.error());
-      if (r.error().code != ErrorCode::not_found && r.error().code != ErrorCode::invalid_argument) {
-        spdlog::error("{}: {}", rpc, r.error().message);
-      }
+      return grpc::Status::OK;
     }
+    if (r.error().code != ErrorCode::not_found && r.error().code != ErrorCode::invalid_argument) {
+      spdlog::error("{}: {}", rpc, r.error().message);
+    }
+    return to_status(r.error());
   } catch (const std::exception& e) {
     spdlog::error("{}: internal error: {}", rpc, e.what());
-    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
   }
-  reactor->Finish(status);
+}
+
+// Answers a unary call on the worker pool: the gRPC thread only hands it over. `compute` must
+// capture by value (the request and response stay valid until Finish).
+template <class Response, class Compute>
+grpc::ServerUnaryReactor* answer(WorkerPool& pool,
+                                 grpc::CallbackServerContext* ctx,
+                                 Response* resp,
+                                 const char* rpc,
+                                 Compute compute) {
+  auto* reactor = ctx->DefaultReactor();
+  pool.post([reactor, resp, rpc, compute = std::move(compute)] {
+    reactor->Finish(compute_answer(resp, rpc, compute));
+  });
   return reactor;
 }
 
@@ -119,55 +129,59 @@ Result<v1::SlowestCratesResponse> slowest_crates(query::QueryEngine& query,
 grpc::ServerUnaryReactor* ReportsService::ListSessions(grpc::CallbackServerContext* ctx,
                                                        const v1::ListSessionsRequest* req,
                                                        v1::ListSessionsResponse* resp) {
-  return answer(ctx, resp, "ListSessions", [&] { return list_sessions(m_query, m_team, *req); });
+  return answer(m_pool, ctx, resp, "ListSessions",
+                [this, req] { return list_sessions(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetSession(grpc::CallbackServerContext* ctx,
                                                      const v1::GetSessionRequest* req,
                                                      v1::Session* resp) {
-  return answer(ctx, resp, "GetSession", [&] { return m_query.get_session(*req); });
+  return answer(m_pool, ctx, resp, "GetSession", [this, req] { return m_query.get_session(*req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetRebuilds(grpc::CallbackServerContext* ctx,
                                                       const v1::GetRebuildsRequest* req,
                                                       v1::GetRebuildsResponse* resp) {
-  return answer(ctx, resp, "GetRebuilds", [&] { return m_query.get_rebuilds(*req); });
+  return answer(m_pool, ctx, resp, "GetRebuilds",
+                [this, req] { return m_query.get_rebuilds(*req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetTimings(grpc::CallbackServerContext* ctx,
                                                      const v1::GetTimingsRequest* req,
                                                      v1::GetTimingsResponse* resp) {
-  return answer(ctx, resp, "GetTimings", [&] { return m_query.get_timings(*req); });
+  return answer(m_pool, ctx, resp, "GetTimings", [this, req] { return m_query.get_timings(*req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::GetCriticalPath(grpc::CallbackServerContext* ctx,
                                                           const v1::GetCriticalPathRequest* req,
                                                           v1::GetCriticalPathResponse* resp) {
-  return answer(ctx, resp, "GetCriticalPath", [&] { return m_query.get_critical_path(*req); });
+  return answer(m_pool, ctx, resp, "GetCriticalPath",
+                [this, req] { return m_query.get_critical_path(*req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::Diff(grpc::CallbackServerContext* ctx,
                                                const v1::DiffRequest* req,
                                                v1::DiffResponse* resp) {
-  return answer(ctx, resp, "Diff", [&] { return m_query.diff(*req); });
+  return answer(m_pool, ctx, resp, "Diff", [this, req] { return m_query.diff(*req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::Trends(grpc::CallbackServerContext* ctx,
                                                  const v1::TrendsRequest* req,
                                                  v1::TrendsResponse* resp) {
-  return answer(ctx, resp, "Trends", [&] { return trends(m_query, m_team, *req); });
+  return answer(m_pool, ctx, resp, "Trends", [this, req] { return trends(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::SlowestCrates(grpc::CallbackServerContext* ctx,
                                                         const v1::SlowestCratesRequest* req,
                                                         v1::SlowestCratesResponse* resp) {
-  return answer(ctx, resp, "SlowestCrates", [&] { return slowest_crates(m_query, m_team, *req); });
+  return answer(m_pool, ctx, resp, "SlowestCrates",
+                [this, req] { return slowest_crates(m_query, m_team, *req); });
 }
 
 grpc::ServerUnaryReactor* ReportsService::Thrash(grpc::CallbackServerContext* ctx,
                                                  const v1::ThrashRequest* req,
                                                  v1::ThrashResponse* resp) {
-  return answer(ctx, resp, "Thrash", [&] { return m_query.thrash(*req); });
+  return answer(m_pool, ctx, resp, "Thrash", [this, req] { return m_query.thrash(*req); });
 }
 
 Result<void> AdminService::fill_status(v1::StatusResponse& resp, bool brief) {
@@ -273,7 +287,7 @@ void AdminService::shutdown(const char* via) {
 grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
                                                const v1::StatusRequest* req,
                                                v1::StatusResponse* resp) {
-  return answer(ctx, resp, "Status", [&] { return status(*req); });
+  return answer(m_pool, ctx, resp, "Status", [this, req] { return status(*req); });
 }
 
 grpc::ServerUnaryReactor* AdminService::Shutdown(grpc::CallbackServerContext* ctx,
@@ -319,7 +333,7 @@ Result<v1::CollectResponse> AdminService::collect(const v1::CollectRequest& req)
 grpc::ServerUnaryReactor* AdminService::Collect(grpc::CallbackServerContext* ctx,
                                                 const v1::CollectRequest* req,
                                                 v1::CollectResponse* resp) {
-  return answer(ctx, resp, "Collect", [&] { return collect(*req); });
+  return answer(m_pool, ctx, resp, "Collect", [this, req] { return collect(*req); });
 }
 
 Result<v1::AnnounceResponse> IngestService::announce(const v1::ProcessAnnouncement& req) {
@@ -347,7 +361,7 @@ Result<v1::AnnounceResponse> IngestService::announce(const v1::ProcessAnnounceme
 grpc::ServerUnaryReactor* IngestService::Announce(grpc::CallbackServerContext* ctx,
                                                   const v1::ProcessAnnouncement* req,
                                                   v1::AnnounceResponse* resp) {
-  return answer(ctx, resp, "Announce", [&] { return announce(*req); });
+  return answer(m_pool, ctx, resp, "Announce", [this, req] { return announce(*req); });
 }
 
 grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishResponse>*

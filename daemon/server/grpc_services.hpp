@@ -1,5 +1,6 @@
 // gRPC services: thin adapters from proto requests to the query engine and the store. They hold
-// no SQL and no report logic.
+// no SQL and no report logic. Unary calls are answered on a WorkerPool (worker_pool.hpp): no
+// SQLite read, VACUUM or writer queue is waited for on a gRPC callback thread.
 #pragma once
 
 #include "cargo_analysis/v1/service.grpc.pb.h"
@@ -8,6 +9,7 @@
 #include "daemon/ingest/log_watcher.hpp"
 #include "daemon/ingest/source_stats.hpp"
 #include "daemon/query/query_engine.hpp"
+#include "daemon/server/worker_pool.hpp"
 #include "daemon/store/retention.hpp"
 #include "daemon/store/writer.hpp"
 #include "shared/daemon_config.hpp"
@@ -50,8 +52,8 @@ slowest_crates(query::QueryEngine& query,
 
 class ReportsService final : public cargo_analysis::v1::Reports::CallbackService {
 public:
-  explicit ReportsService(query::QueryEngine& query, export_::TeamExporter* team = nullptr)
-      : m_query(query), m_team(team) {}
+  ReportsService(query::QueryEngine& query, WorkerPool& pool, export_::TeamExporter* team = nullptr)
+      : m_query(query), m_pool(pool), m_team(team) {}
 
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* ctx,
                                          const cargo_analysis::v1::ListSessionsRequest* req,
@@ -84,6 +86,7 @@ public:
 
 private:
   query::QueryEngine& m_query;
+  WorkerPool& m_pool;
   export_::TeamExporter* m_team; // null: no team url configured
 };
 
@@ -120,9 +123,11 @@ public:
                ingest::SourceStats& stats,
                std::function<void()> request_shutdown,
                store::Writer& writer,
-               store::RetentionPolicy retention)
+               store::RetentionPolicy retention,
+               WorkerPool& pool)
       : m_info(std::move(info)), m_readers(readers), m_stats(stats),
-        m_request_shutdown(std::move(request_shutdown)), m_writer(writer), m_retention(retention) {}
+        m_request_shutdown(std::move(request_shutdown)), m_writer(writer), m_retention(retention),
+        m_pool(pool) {}
 
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
                                    const cargo_analysis::v1::StatusRequest* req,
@@ -154,6 +159,7 @@ private:
   std::function<void()> m_request_shutdown;
   store::Writer& m_writer;
   store::RetentionPolicy m_retention;
+  WorkerPool& m_pool;
   std::mutex m_versions_mutex;
   std::set<std::string> m_versions_seen;
 };
@@ -165,8 +171,9 @@ class IngestService final : public cargo_analysis::v1::Ingest::CallbackService {
 public:
   IngestService(correlate::Correlator& correlator,
                 store::Writer& writer,
-                ingest::SourceStats& stats)
-      : m_correlator(correlator), m_writer(writer), m_stats(stats) {}
+                ingest::SourceStats& stats,
+                WorkerPool& pool)
+      : m_correlator(correlator), m_writer(writer), m_stats(stats), m_pool(pool) {}
 
   grpc::ServerUnaryReactor* Announce(grpc::CallbackServerContext* ctx,
                                      const cargo_analysis::v1::ProcessAnnouncement* req,
@@ -182,6 +189,7 @@ private:
   correlate::Correlator& m_correlator;
   store::Writer& m_writer;
   ingest::SourceStats& m_stats;
+  WorkerPool& m_pool;
   std::atomic<uint64_t> m_next_stream{0};
 };
 

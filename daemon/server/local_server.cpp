@@ -4,9 +4,11 @@
 #include "daemon/runtime/fd_budget.hpp"
 #include "shared/safe_text.hpp"
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -57,15 +59,17 @@ v1::LocalReply LocalCallTable::call(const v1::LocalCall& call) const {
 
 LocalServer::LocalServer(std::filesystem::path socket_path,
                          LocalCallTable table,
-                         runtime::ActivityMonitor& activity)
-    : m_path(std::move(socket_path)), m_table(std::move(table)), m_activity(activity),
+                         runtime::ActivityMonitor& activity,
+                         WorkerPool& pool)
+    : m_path(std::move(socket_path)), m_table(std::move(table)), m_activity(activity), m_pool(pool),
       m_acceptor(m_io) {}
 
 Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::path& socket_path,
                                                         LocalCallTable table,
                                                         runtime::ActivityMonitor& activity,
+                                                        WorkerPool& pool,
                                                         unsigned threads) {
-  std::unique_ptr<LocalServer> self(new LocalServer(socket_path, std::move(table), activity));
+  std::unique_ptr<LocalServer> self(new LocalServer(socket_path, std::move(table), activity, pool));
   ::unlink(socket_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
   boost::system::error_code ec;
   asio::local::stream_protocol::endpoint ep(socket_path.string());
@@ -117,6 +121,25 @@ asio::awaitable<void> LocalServer::accept_loop() {
   }
 }
 
+asio::awaitable<std::string> LocalServer::call_on_pool(std::shared_ptr<const v1::LocalCall> call) {
+  auto strand = co_await asio::this_coro::executor;
+  // The request is shared and the initiation a named object: a request moved into a lambda
+  // built inside the co_await expression was freed twice (GCC 12, Boost 1.74).
+  auto initiate = [this, strand, call](auto handler) {
+    // std::function needs a copyable task: the coroutine's handler is shared, not copied.
+    auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+    m_pool.post([this, strand, resume, call] {
+      std::string out = m_table.call(*call).SerializeAsString();
+      // Back on the connection's strand (if the io_context stopped meanwhile, the handler is
+      // destroyed with it, and the connection with its coroutine).
+      asio::post(strand, [resume, out = std::move(out)]() mutable { (*resume)(std::move(out)); });
+    });
+  };
+  std::string out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
+      initiate, asio::use_awaitable);
+  co_return out;
+}
+
 asio::awaitable<void> LocalServer::serve(local_socket socket) {
   runtime::ConnectionSlot slot(m_connections);
   auto busy = m_activity.busy();
@@ -158,12 +181,12 @@ asio::awaitable<void> LocalServer::serve(local_socket socket) {
     if (ec || timed_out) {
       co_return;
     }
-    v1::LocalCall call;
-    if (!call.ParseFromString(body)) {
+    auto call = std::make_shared<v1::LocalCall>();
+    if (!call->ParseFromString(body)) {
       spdlog::warn("client socket: a frame that is not a LocalCall; connection closed");
       co_return;
     }
-    std::string out = m_table.call(call).SerializeAsString();
+    std::string out = co_await call_on_pool(call);
     auto n = static_cast<uint32_t>(out.size());
     std::array<unsigned char, 4> out_header{
         static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8),

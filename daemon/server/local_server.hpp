@@ -8,15 +8,17 @@
 //
 // The design. A LocalCallTable maps each unary method's gRPC full name to the same code the
 // gRPC service runs (the query engine, AdminService, IngestService), with the same request and
-// response messages and the same status codes; the LocalServer serves it on its own small
-// io_context (two threads, so a slow trends query never holds up a status call). A connection
-// sends LocalCall frames and gets one LocalReply for each; a frame that cannot be read ends
-// the connection, never the daemon. Streams (Watch, Publish) stay on gRPC.
+// response messages and the same status codes. The LocalServer reads and writes frames on its
+// own small io_context and runs each call on the gRPC services' WorkerPool, so that no call
+// (a slow trends query, a Collect waiting for its VACUUM) ever holds up the socket's threads. A
+// connection sends LocalCall frames and gets one LocalReply for each; a frame that cannot be read
+// ends the connection, never the daemon. Streams (Watch, Publish) stay on gRPC.
 #pragma once
 
 #include "cargo_analysis/v1/local.pb.h"
 #include "daemon/runtime/accept.hpp"
 #include "daemon/runtime/activity.hpp"
+#include "daemon/server/worker_pool.hpp"
 #include "shared/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -95,10 +97,12 @@ public:
   static constexpr std::chrono::seconds k_idle_timeout{30};
 
   // Binds `socket_path` (replacing a stale one, mode 0600) and serves `table` on `threads`
-  // threads. Returns an io error naming the path if it cannot bind.
+  // io threads, running the calls on `pool` (which outlives the server and is stopped after
+  // it). Returns an io error naming the path if it cannot bind.
   static Result<std::unique_ptr<LocalServer>> start(const std::filesystem::path& socket_path,
                                                     LocalCallTable table,
                                                     runtime::ActivityMonitor& activity,
+                                                    WorkerPool& pool,
                                                     unsigned threads = 2);
   ~LocalServer(); // stop()s
   LocalServer(const LocalServer&) = delete;
@@ -111,13 +115,18 @@ public:
 private:
   LocalServer(std::filesystem::path socket_path,
               LocalCallTable table,
-              runtime::ActivityMonitor& activity);
+              runtime::ActivityMonitor& activity,
+              WorkerPool& pool);
+  // Runs `call` on the pool; resumes on the connection's strand with the reply, serialized.
+  boost::asio::awaitable<std::string>
+  call_on_pool(std::shared_ptr<const cargo_analysis::v1::LocalCall> call);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::local::stream_protocol::socket socket);
 
   std::filesystem::path m_path;
   LocalCallTable m_table;
   runtime::ActivityMonitor& m_activity;
+  WorkerPool& m_pool;
   boost::asio::io_context m_io;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   std::shared_ptr<runtime::ConnectionCount> m_connections =

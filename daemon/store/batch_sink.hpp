@@ -8,6 +8,8 @@
 
 #include "daemon/store/batch.hpp"
 
+#include <functional>
+
 namespace ca::store {
 
 class BatchSink {
@@ -17,8 +19,14 @@ public:
   // Queues a batch for commit. The batch's `on_done` runs once it is committed or has failed,
   // on a thread of the sink's (keep it short and hand the result back to the caller's own
   // thread). A sink that is stopping fails the batch with `unavailable` at once. May block while
-  // the sink is full (back-pressure).
+  // the sink is full (back-pressure): never call it on an event-loop thread.
   virtual void submit(Batch batch) = 0;
+
+  // Queues `batch` if the sink has room and returns true; never blocks (event-loop threads call
+  // this, not submit()). If it is full, leaves `batch` as it was, returns false and calls
+  // `on_room` once, on a thread of the sink's, when there may be room again; the caller then
+  // tries again. A stopping sink fails the batch at once and returns true.
+  virtual bool try_submit(Batch& batch, std::function<void()> on_room) = 0;
 
   // Blocks until everything submitted before this call is committed or has failed.
   virtual void flush() = 0;

@@ -75,6 +75,46 @@ void Writer::submit(Batch batch) {
   m_has_work.notify_one();
 }
 
+bool Writer::try_submit(Batch& batch, std::function<void()> on_room) {
+  std::unique_lock lock(m_mutex);
+  if (m_stopping) {
+    lock.unlock();
+    if (batch.on_done) {
+      batch.on_done(unexpected(ErrorCode::unavailable, "the daemon is shutting down"));
+    }
+    return true;
+  }
+  if (m_pending_events >= m_options.max_pending_events) {
+    // Registered under the lock that commit_group() takes to make room: no wake-up is lost.
+    if (m_room_waiters.empty()) {
+      spdlog::debug("store: queue full ({} events waiting): sources wait for room",
+                    m_pending_events);
+    }
+    m_room_waiters.push_back(std::move(on_room));
+    return false;
+  }
+  m_pending_events += batch.events.size();
+  ++m_submitted;
+  m_queue.push_back(std::move(batch));
+  m_has_work.notify_one();
+  return true;
+}
+
+void Writer::wake_room_waiters() {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(m_mutex);
+    waiters.swap(m_room_waiters);
+  }
+  for (auto& on_room : waiters) {
+    try {
+      on_room(); // may call try_submit() again: the lock is not held
+    } catch (const std::exception& e) {
+      spdlog::error("store: a source waiting for room failed: {}", e.what());
+    }
+  }
+}
+
 void Writer::post_task(std::function<void(Database*)> task) {
   {
     std::lock_guard lock(m_mutex);
@@ -114,6 +154,7 @@ void Writer::stop() {
   if (m_thread.joinable()) {
     m_thread.join();
   }
+  wake_room_waiters(); // their next try_submit() gets `unavailable`
   {
     std::lock_guard lock(m_checkpoint_mutex);
     m_checkpoint_stop = true;
@@ -122,6 +163,11 @@ void Writer::stop() {
   if (m_checkpointer.joinable()) {
     m_checkpointer.join();
   }
+}
+
+size_t Writer::waiting_for_room() const {
+  std::lock_guard lock(m_mutex);
+  return m_room_waiters.size();
 }
 
 WriterStats Writer::stats() const {
@@ -258,6 +304,7 @@ void Writer::commit_group(std::deque<Batch>& group) {
   }
   m_has_room.notify_all();
   m_progress.notify_all();
+  wake_room_waiters();
 }
 
 } // namespace ca::store

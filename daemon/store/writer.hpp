@@ -2,8 +2,11 @@
 // queue, many batches to a transaction (group commit).
 //
 // Sources call submit() from any thread; it blocks while more than `max_pending_events` events
-// wait (back-pressure reaches the producer's socket instead of growing our memory). A batch's
-// `on_done` runs on the writer thread after its transaction committed: that is the moment a
+// wait (back-pressure reaches the producer's socket instead of growing our memory). Event-loop
+// threads (the io thread, gRPC's callback threads) must never block: they call try_submit(),
+// which refuses a batch while the queue is full and calls back once there is room, so the
+// source waits asynchronously (the NDJSON socket) or defers its acknowledgements (Publish). A
+// batch's `on_done` runs on the writer thread after its transaction committed: that is the moment a
 // source may acknowledge or advance. On a failed transaction every batch in it gets the error
 // and nothing of them is stored; the writer goes on with the next batches.
 //
@@ -65,6 +68,13 @@ public:
   // `unavailable` error at once.
   void submit(Batch batch) override;
 
+  // Queues `batch` if the queue has room and returns true; never blocks. If it is full, leaves
+  // `batch` as it was, returns false and calls `on_room` once, on the writer thread, after the
+  // next commit makes room (or when the writer stops); the caller then tries again (another
+  // source may have taken the room). After stop(), behaves as submit(): on_done gets
+  // `unavailable` at once and the batch counts as taken (true).
+  bool try_submit(Batch& batch, std::function<void()> on_room) override;
+
   // Blocks until everything submitted before this call is committed.
   void flush() override;
 
@@ -72,6 +82,9 @@ public:
   void stop();
 
   WriterStats stats() const;
+
+  // How many try_submit() callers wait for room now.
+  size_t waiting_for_room() const;
 
   // Runs `task` on the writer thread with the writer's connection, after the transaction under
   // way (if any) and before the batches queued behind it, and returns its result through the
@@ -110,6 +123,8 @@ public:
 private:
   // Queues a task for the writer thread; runs it at once with a null connection if stopping.
   void post_task(std::function<void(Database*)> task);
+  // Calls (outside the lock) every try_submit() caller waiting for room.
+  void wake_room_waiters();
   void run_tasks(std::deque<std::function<void(Database*)>>& tasks);
   void run();
   void return_memory();
@@ -129,6 +144,7 @@ private:
   std::condition_variable m_progress;
   std::deque<Batch> m_queue;
   std::deque<std::function<void(Database*)>> m_tasks; // run_exclusive(), before m_queue
+  std::vector<std::function<void()>> m_room_waiters;  // try_submit() refused, waiting for room
   size_t m_pending_events = 0;
   uint64_t m_submitted = 0; // batches ever queued
   uint64_t m_completed = 0; // batches ever done

@@ -54,6 +54,12 @@ public:
         [this, batch = std::move(batch)]() mutable { commit(std::move(batch)); });
   }
 
+  // Never full: every batch is taken.
+  bool try_submit(store::Batch& batch, std::function<void()> /*on_room*/) override {
+    submit(std::move(batch));
+    return true;
+  }
+
   void flush() override {
     std::vector<std::thread> threads;
     {

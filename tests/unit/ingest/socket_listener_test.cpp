@@ -6,6 +6,7 @@
 #include "daemon/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <thread>
 
 namespace ca::ingest {
@@ -111,6 +113,85 @@ TEST_F(SocketListenerLimits, ConnectionsOverTheCapAreClosedAtOnce) {
   EXPECT_NE(read_all(a, std::chrono::seconds(10)).find("\"accepted\":0"), std::string::npos);
   ::close(a);
   ::close(b);
+}
+
+// A full writer queue on the io thread: the connection that finds it full waits without
+// blocking the thread, so every other connection and timer goes on; its lines are stored once
+// the writer makes room.
+class SocketListenerBackPressure : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto db = store::Database::open(m_dir / "db.sqlite3", store::Database::Mode::read_write_create);
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_TRUE(store::migrate(**db));
+    // One event fills the queue.
+    m_writer = std::make_unique<store::Writer>(std::move(*db), store::Writer::Options{1, 50000});
+    m_listener = std::make_unique<SocketListener>(m_io, m_socket, *m_writer, m_stats, m_activity);
+    ASSERT_TRUE(m_listener->start());
+    m_thread = std::thread([this] { m_io.run(); });
+  }
+  void TearDown() override {
+    m_listener->stop();
+    m_io.stop();
+    m_thread.join();
+    m_writer->stop();
+  }
+
+  // Holds the writer thread in a maintenance task until the returned promise is set.
+  std::promise<void> hold_writer() {
+    std::promise<void> gate;
+    (void)m_writer->run_exclusive<int>(
+        [f = gate.get_future().share()](store::Database&) -> Result<int> {
+          f.wait();
+          return 0;
+        });
+    return gate;
+  }
+
+  // Connects, sends the fixture log and shuts down its side; returns the connection.
+  int send_log(const char* fixture) {
+    int fd = connect_to(m_socket);
+    EXPECT_GE(fd, 0);
+    const std::string log = test::read_file(test::fixture_path(fixture));
+    EXPECT_EQ(::write(fd, log.data(), log.size()), static_cast<ssize_t>(log.size()));
+    ::shutdown(fd, SHUT_WR);
+    return fd;
+  }
+
+  test::TempDir m_dir;
+  std::filesystem::path m_socket = m_dir / "ingest.sock";
+  boost::asio::io_context m_io;
+  std::unique_ptr<store::Writer> m_writer;
+  SourceStats m_stats;
+  runtime::ActivityMonitor m_activity;
+  std::unique_ptr<SocketListener> m_listener;
+  std::thread m_thread;
+};
+
+TEST_F(SocketListenerBackPressure, AFullWriterQueueNeverBlocksTheIoThread) {
+  auto gate = hold_writer();
+  int first = send_log("corpus/A/logs/20261123T062716161Z-28b99174ef2c2ad6.jsonl"); // fills it
+  int second = send_log("corpus/A/logs/20261123T062733765Z-28b99174ef2c2ad6.jsonl");
+  // Wait (bounded) until a connection found the queue full and waits for room.
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (m_writer->waiting_for_room() == 0) {
+    ASSERT_LT(Clock::now(), deadline) << "no connection ever found the queue full";
+    std::this_thread::yield();
+  }
+  // The io thread still runs handlers (with a blocking submit it would be stuck in it).
+  std::promise<void> ran;
+  boost::asio::post(m_io, [&] { ran.set_value(); });
+  EXPECT_EQ(ran.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+
+  gate.set_value();
+  for (int fd : {first, second}) {
+    auto j = nlohmann::json::parse(read_all(fd, std::chrono::seconds(30)), nullptr, false);
+    ::close(fd);
+    ASSERT_TRUE(j.is_object());
+    EXPECT_GT(j.value("stored", 0), 0) << j.dump();
+    EXPECT_EQ(j.value("stored", 0), j.value("accepted", -1)) << j.dump();
+  }
+  EXPECT_EQ(m_writer->waiting_for_room(), 0u);
 }
 
 } // namespace

@@ -12,7 +12,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <string_view>
+#include <thread>
 
 namespace ca::store {
 namespace {
@@ -309,6 +311,70 @@ TEST(Writer, BadRunIdFailsOnlyItsBatch) {
   writer.flush();
   EXPECT_EQ(bad_ok, std::optional<bool>(false));
   EXPECT_EQ(good_ok, std::optional<bool>(true));
+}
+
+// A gate that holds the writer thread in a maintenance task until opened.
+class WriterGate {
+public:
+  explicit WriterGate(Writer& writer) {
+    (void)writer.run_exclusive<int>([f = m_open.get_future().share()](Database&) -> Result<int> {
+      f.wait();
+      return 0;
+    });
+  }
+  void open() { m_open.set_value(); }
+
+private:
+  std::promise<void> m_open;
+};
+
+TEST(Writer, TrySubmitRefusesAFullQueueWithoutBlockingAndCallsBackOnceThereIsRoom) {
+  test::TempDir dir;
+  Writer writer(open_migrated(dir / "db.sqlite3"), Writer::Options{1, 50000});
+  auto events = load_events(k_clean_build);
+  WriterGate gate(writer); // nothing commits until it opens: the queue stays full
+  Batch first;
+  first.events.assign(events.begin(), events.begin() + 10);
+  EXPECT_TRUE(writer.try_submit(first, [] { FAIL() << "no wait when there is room"; }));
+
+  Batch second;
+  second.events.assign(events.begin() + 10, events.end());
+  std::promise<void> room;
+  EXPECT_FALSE(writer.try_submit(second, [&] { room.set_value(); })); // returns at once
+  EXPECT_EQ(second.events.size(), events.size() - 10);                // left as it was
+
+  gate.open();
+  room.get_future().wait(); // the first batch committed
+  std::optional<bool> stored;
+  second.on_done = [&](const Result<BatchOutcome>& r) { stored = r.has_value(); };
+  EXPECT_TRUE(writer.try_submit(second, [] {}));
+  writer.flush();
+  EXPECT_EQ(stored, std::optional<bool>(true));
+  EXPECT_EQ(writer.stats().events_stored, events.size());
+}
+
+TEST(Writer, TrySubmitWaitersAreWokenByStopAndTheirBatchIsRefused) {
+  test::TempDir dir;
+  Writer writer(open_migrated(dir / "db.sqlite3"), Writer::Options{1, 50000});
+  auto events = load_events(k_clean_build);
+  WriterGate gate(writer);
+  Batch first;
+  first.events.assign(events.begin(), events.begin() + 10);
+  ASSERT_TRUE(writer.try_submit(first, [] {}));
+  Batch second;
+  second.events.push_back(events[10]);
+  bool woken = false;
+  ASSERT_FALSE(writer.try_submit(second, [&] { woken = true; }));
+  std::thread stopper([&] { writer.stop(); });
+  gate.open();
+  stopper.join();
+  EXPECT_TRUE(woken);
+  std::optional<ErrorCode> refused;
+  second.on_done = [&](const Result<BatchOutcome>& r) {
+    refused = r ? std::nullopt : std::optional(r.error().code);
+  };
+  EXPECT_TRUE(writer.try_submit(second, [] { FAIL() << "never waits after stop"; }));
+  EXPECT_EQ(refused, std::optional(ErrorCode::unavailable));
 }
 
 } // namespace
