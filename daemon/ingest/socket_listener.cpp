@@ -5,6 +5,7 @@
 #include "daemon/ingest/line_ingestor.hpp"
 #include "daemon/runtime/accept.hpp"
 #include "daemon/runtime/fd_budget.hpp"
+#include "daemon/runtime/private_socket.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -67,19 +68,7 @@ Result<void> SocketListener::start() {
     asio::co_spawn(m_io, accept_loop(), asio::detached);
     return {};
   }
-  ::unlink(m_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
-  asio::local::stream_protocol::endpoint ep(m_path.string());
-  m_acceptor.open(ep.protocol(), ec);
-  if (!ec) {
-    m_acceptor.bind(ep, ec);
-  }
-  if (!ec) {
-    ::chmod(m_path.c_str(), 0600);
-    m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return unexpected(ErrorCode::io, "cannot listen on " + m_path.string() + ": " + ec.message());
-  }
+  CA_TRY(runtime::listen_private(m_acceptor, m_path));
   asio::co_spawn(m_io, accept_loop(), asio::detached);
   return {};
 }

@@ -1,5 +1,6 @@
 #include "daemon/server/grpc_gate.hpp"
 
+#include "daemon/runtime/private_socket.hpp"
 #include "shared/safe_text.hpp"
 
 #include <fcntl.h>
@@ -25,24 +26,7 @@ constexpr int k_pause_ms = 100; // after EMFILE/ENFILE: wait for descriptors ins
 
 Result<std::unique_ptr<GrpcGate>> GrpcGate::start(const std::filesystem::path& socket_path,
                                                   grpc::Server& server) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.string().size() >= sizeof addr.sun_path) {
-    return unexpected(ErrorCode::io,
-                      "cannot listen on " + safe_text(socket_path.string()) + ": path too long");
-  }
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  ::unlink(socket_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::chmod(socket_path.c_str(), 0600) != 0 || ::listen(fd, SOMAXCONN) != 0) {
-    const int err = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    return unexpected(ErrorCode::io, "cannot listen on " + safe_text(socket_path.string()) + ": " +
-                                         std::strerror(err));
-  }
+  CA_TRY_ASSIGN(int fd, runtime::listen_private(socket_path));
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake < 0) {
     const int err = errno;

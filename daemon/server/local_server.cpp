@@ -2,6 +2,7 @@
 
 #include "daemon/runtime/accept.hpp"
 #include "daemon/runtime/fd_budget.hpp"
+#include "daemon/runtime/private_socket.hpp"
 #include "shared/safe_text.hpp"
 
 #include <boost/asio/async_result.hpp>
@@ -70,21 +71,7 @@ Result<std::unique_ptr<LocalServer>> LocalServer::start(const std::filesystem::p
                                                         WorkerPool& pool,
                                                         unsigned threads) {
   std::unique_ptr<LocalServer> self(new LocalServer(socket_path, std::move(table), activity, pool));
-  ::unlink(socket_path.c_str()); // a stale socket of a dead daemon (the pid lock says we are alone)
-  boost::system::error_code ec;
-  asio::local::stream_protocol::endpoint ep(socket_path.string());
-  self->m_acceptor.open(ep.protocol(), ec);
-  if (!ec) {
-    self->m_acceptor.bind(ep, ec);
-  }
-  if (!ec) {
-    ::chmod(socket_path.c_str(), 0600);
-    self->m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return unexpected(ErrorCode::io,
-                      "cannot listen on " + socket_path.string() + ": " + ec.message());
-  }
+  CA_TRY(runtime::listen_private(self->m_acceptor, socket_path));
   self->m_connections->cap = runtime::connection_cap(runtime::fd_limit());
   asio::co_spawn(self->m_io, self->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
