@@ -6,7 +6,7 @@
 # Usage: packaging/run-tsan.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-suites=(test_store test_ingest test_live test_server test_correlate)
+suites=(test_store test_ingest test_live test_server test_correlate test_app test_runtime)
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$(nproc)" --target "${suites[@]}"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
