@@ -380,13 +380,13 @@ StartupFailure Daemon::start_team_export() {
 }
 
 StartupFailure Daemon::build_pipeline() {
-  m_query = std::make_unique<ca::query::QueryEngine>(*m_readers);
+  // What a query computes for an ended run without a stored report is stored through the
+  // writer too (never waiting for it).
+  m_query = std::make_unique<ca::query::QueryEngine>(*m_readers, *m_writer);
   m_live = std::make_unique<ca::live::LiveHub>(*m_readers);
   // Reports of every run that ends are computed then and stored with it, so that a report on
   // any stored run reads one row (daemon/query/report_precomputer.hpp).
   m_reports = std::make_unique<ca::query::ReportPrecomputer>(*m_query, *m_writer);
-  m_query->set_persist(
-      [reports = m_reports.get()](ca::store::StoredReport r) { reports->store(std::move(r)); });
   // Sample the machine's CPU and memory while a build is in progress (the timer runs only
   // then); CARGO_ANALYSIS_SAMPLING=0 turns it off (benchmarks compare the two).
   m_sampler = std::make_unique<ca::server::ResourceSampler>(

@@ -3,11 +3,11 @@
 #include "daemon/query/critical_path_report.hpp"
 #include "daemon/query/diff.hpp"
 #include "daemon/query/package_filter.hpp"
-#include "daemon/query/report_precomputer.hpp"
 #include "daemon/query/resource_usage.hpp"
 #include "daemon/query/run_analysis.hpp"
 #include "daemon/query/run_selection.hpp"
 #include "daemon/query/slowest_crates.hpp"
+#include "daemon/query/stored_kind.hpp"
 #include "daemon/query/thrash.hpp"
 #include "daemon/query/trends.hpp"
 #include "daemon/query/unit_origin.hpp"
@@ -16,6 +16,7 @@
 #include "shared/run_state.hpp"
 
 #include <google/protobuf/arena.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -257,15 +258,15 @@ template <class Message> std::string serialized_without_run(Message& message) {
 // One run's analysis (`Message`: RunRebuilds or RunTimings), from the first place that has it
 // for the run's current state: the result cache (`lookup`), the stored report of `kind` (for an
 // ended run), else `compute`. What did not come from the cache is put there (`put`), and what
-// was computed for an ended run is handed to `persist` to be stored.
-template <class Message, class Lookup, class Put, class Compute>
+// was computed for an ended run is handed to `keep` to be stored.
+template <class Message, class Lookup, class Put, class Compute, class Keep>
 Result<std::shared_ptr<const Message>> analysed(store::RunReader& reader,
                                                 const v1::RunSummary& run,
                                                 StoredKind kind,
-                                                const QueryEngine::Persist& persist,
                                                 Lookup lookup,
                                                 Put put,
-                                                Compute compute) {
+                                                Compute compute,
+                                                Keep keep) {
   RunVersion v = run_version(run);
   if (std::shared_ptr<const Message> cached = lookup(run.run_id(), v.version)) {
     return cached;
@@ -283,10 +284,9 @@ Result<std::shared_ptr<const Message>> analysed(store::RunReader& reader,
   }
   CA_TRY_ASSIGN(Computed<Message> computed, compute(v.run));
   if (computed.current) {
-    if (ended && persist) {
-      persist(store::StoredReport{run.run_id(), static_cast<int>(kind), k_report_format,
-                                  run.events(), run.state(),
-                                  serialized_without_run(*computed.result)});
+    if (ended) {
+      keep(store::StoredReport{run.run_id(), static_cast<int>(kind), k_report_format, run.events(),
+                               run.state(), serialized_without_run(*computed.result)});
     }
     if (!t_precomputing) {
       put(run.run_id(), v.version, computed.result); // shared from here on
@@ -328,10 +328,30 @@ QueryEngine::run_rebuilds(store::RunReader& reader, const v1::RunSummary& run) {
   return std::move(full.result);
 }
 
+void QueryEngine::keep(store::StoredReport report, std::vector<store::StoredReport>* precomputed) {
+  if (precomputed != nullptr) {
+    precomputed->push_back(std::move(report));
+    return;
+  }
+  if (m_reports == nullptr) {
+    return;
+  }
+  store::Batch batch;
+  batch.source = "query";
+  batch.reports.push_back(std::move(report));
+  // Never wait on a query thread: a full sink leaves the report unstored, and it is computed
+  // again when next asked for (or by the precomputer, which stores what it computes).
+  if (!m_reports->try_submit(batch, [] {})) {
+    spdlog::debug("report of run {} not stored: the store is busy", batch.reports.front().run_id);
+  }
+}
+
 Result<std::shared_ptr<const v1::RunRebuilds>>
-QueryEngine::run_rebuild_roots(store::RunReader& reader, const v1::RunSummary& run) {
+QueryEngine::run_rebuild_roots(store::RunReader& reader,
+                               const v1::RunSummary& run,
+                               std::vector<store::StoredReport>* precomputed) {
   return analysed<v1::RunRebuilds>(
-      reader, run, StoredKind::rebuild_roots, m_persist,
+      reader, run, StoredKind::rebuild_roots,
       [this](const std::string& id, const std::string& v) { return m_cache.rebuild_roots(id, v); },
       [this](const std::string& id, const std::string& v, auto result) {
         m_cache.put_rebuild_roots(id, v, std::move(result));
@@ -341,13 +361,16 @@ QueryEngine::run_rebuild_roots(store::RunReader& reader, const v1::RunSummary& r
         Computed<v1::RunRebuilds> out{make_arena_message<v1::RunRebuilds>(), full.current};
         copy_rebuilds_view(*full.result, RebuildsView{0, true}, *out.result);
         return out;
-      });
+      },
+      [&](store::StoredReport r) { keep(std::move(r), precomputed); });
 }
 
-Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::RunReader& reader,
-                                                                       const v1::RunSummary& run) {
+Result<std::shared_ptr<const v1::RunTimings>>
+QueryEngine::run_timings(store::RunReader& reader,
+                         const v1::RunSummary& run,
+                         std::vector<store::StoredReport>* precomputed) {
   return analysed<v1::RunTimings>(
-      reader, run, StoredKind::timings, m_persist,
+      reader, run, StoredKind::timings,
       [this](const std::string& id, const std::string& v) { return m_cache.timings(id, v); },
       [this](const std::string& id, const std::string& v, auto result) {
         m_cache.put(id, v, std::move(result));
@@ -358,10 +381,12 @@ Result<std::shared_ptr<const v1::RunTimings>> QueryEngine::run_timings(store::Ru
             [](const auto& events, const v1::RunSummary& s, v1::RunTimings& out) {
               compute_timings(events, s, out);
             });
-      });
+      },
+      [&](store::StoredReport r) { keep(std::move(r), precomputed); });
 }
 
-Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomic<bool>* cancel) {
+Result<std::vector<store::StoredReport>> QueryEngine::precompute(const std::string& run_id,
+                                                                 const std::atomic<bool>* cancel) {
   struct CancelScope {
     explicit CancelScope(const std::atomic<bool>* flag) {
       t_cancel = flag;
@@ -376,12 +401,13 @@ Result<void> QueryEngine::precompute(const std::string& run_id, const std::atomi
   } scope(cancel);
   CA_TRY_ASSIGN(auto reader, m_readers.lease());
   CA_TRY_ASSIGN(auto run, reader->run(run_id));
+  std::vector<store::StoredReport> computed;
   if (is_state(run.state(), RunState::in_progress)) {
-    return {};
+    return computed;
   }
-  CA_TRY(run_rebuild_roots(*reader, run));
-  CA_TRY(run_timings(*reader, run));
-  return {};
+  CA_TRY(run_rebuild_roots(*reader, run, &computed));
+  CA_TRY(run_timings(*reader, run, &computed));
+  return computed;
 }
 
 Result<v1::GetRebuildsResponse> QueryEngine::get_rebuilds(const v1::GetRebuildsRequest& req) {

@@ -5,13 +5,15 @@
 #include "cargo_analysis/v1/reports.pb.h"
 #include "daemon/query/run_result_cache.hpp"
 #include "daemon/store/batch.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "daemon/store/run_reader.hpp"
 #include "shared/error.hpp"
 
 #include <atomic>
 #include <cstddef>
-#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace ca::query {
 
@@ -25,8 +27,19 @@ inline constexpr std::size_t k_result_cache_runs = 64;
 class QueryEngine {
 public:
   // `cache_runs`: see k_result_cache_runs; 0 computes every report from the events each time.
+  // Nothing a query computes is stored.
   explicit QueryEngine(store::ReaderPool& readers, std::size_t cache_runs = k_result_cache_runs)
       : m_readers(readers), m_cache(cache_runs) {}
+
+  // As above, and a report that a query computed from the events of an ended run (no stored
+  // report matched it) is handed to `reports` to be stored in `run_reports`, one batch each,
+  // through try_submit(): a query thread never waits for the store. When the sink is full the
+  // report is not stored, and is computed again when next asked for (the rows are a cache).
+  // `reports` outlives this object.
+  QueryEngine(store::ReaderPool& readers,
+              store::BatchSink& reports,
+              std::size_t cache_runs = k_result_cache_runs)
+      : m_readers(readers), m_cache(cache_runs), m_reports(&reports) {}
 
   // Sessions newest first, each as its tree of runs. not_found (cargo's wording: "no sessions
   // found for workspace at `<dir>`") when the filter matches nothing.
@@ -73,16 +86,12 @@ public:
   // Lookups in the per-run result cache of rebuilds and timings, and the runs it holds.
   RunResultCache::Stats cache_stats() const { return m_cache.stats(); }
 
-  // Where reports computed for an ended run go to be stored (see ReportPrecomputer): called
-  // with each one that was computed from the run's events because no stored report matched.
-  // Unset: nothing is stored. Set it before the first request.
-  using Persist = std::function<void(store::StoredReport)>;
-  void set_persist(Persist persist) { m_persist = std::move(persist); }
-
-  // Computes the reports of an ended run that are not stored yet (handing them to the persist
-  // hook), and keeps them in the result cache. Does nothing for a run in progress. A set
-  // `cancel` ends the reading of the run's events early, with an `unavailable` error.
-  Result<void> precompute(const std::string& run_id, const std::atomic<bool>* cancel = nullptr);
+  // Computes the reports of an ended run that are not stored yet and returns them, for the
+  // caller to store (see ReportPrecomputer): they are neither cached nor handed to the sink.
+  // Returns none for a run in progress, nor those stored for this format. A set `cancel` ends
+  // the reading of the run's events early, with an `unavailable` error.
+  Result<std::vector<store::StoredReport>> precompute(const std::string& run_id,
+                                                      const std::atomic<bool>* cancel = nullptr);
 
 private:
   Result<cargo_analysis::v1::Session> load_session(store::RunReader& reader,
@@ -93,15 +102,24 @@ private:
   Result<std::shared_ptr<const cargo_analysis::v1::RunRebuilds>>
   run_rebuilds(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
   // The run's roots (every root, affected units counted, not listed): what the text report
-  // reads, and what is stored for ended runs.
+  // reads, and what is stored for ended runs. Both this and run_timings() give what they
+  // computed for an ended run to keep(), with `precomputed` (precompute()'s list; null for a
+  // query).
   Result<std::shared_ptr<const cargo_analysis::v1::RunRebuilds>>
-  run_rebuild_roots(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
+  run_rebuild_roots(store::RunReader& reader,
+                    const cargo_analysis::v1::RunSummary& run,
+                    std::vector<store::StoredReport>* precomputed = nullptr);
   Result<std::shared_ptr<const cargo_analysis::v1::RunTimings>>
-  run_timings(store::RunReader& reader, const cargo_analysis::v1::RunSummary& run);
+  run_timings(store::RunReader& reader,
+              const cargo_analysis::v1::RunSummary& run,
+              std::vector<store::StoredReport>* precomputed = nullptr);
+  // Where a report computed for an ended run goes: into `precomputed` if set, else to
+  // m_reports through try_submit() (not stored when the sink is full, or unset).
+  void keep(store::StoredReport report, std::vector<store::StoredReport>* precomputed);
 
   store::ReaderPool& m_readers;
   RunResultCache m_cache;
-  Persist m_persist;
+  store::BatchSink* m_reports = nullptr; // null: what queries compute is not stored
 };
 
 // Orders a session's runs as a tree (pre-order; siblings by start time) and sets each depth.

@@ -6,8 +6,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 namespace ca::query {
@@ -32,17 +34,13 @@ Result<size_t> ReportPrecomputer::catch_up(store::ReaderPool& readers) {
   return runs.size();
 }
 
-void ReportPrecomputer::store(store::StoredReport report) {
-  push(std::move(report));
-}
-
-void ReportPrecomputer::push(Work work) {
+void ReportPrecomputer::push(std::string run_id) {
   {
     std::lock_guard lock(m_mutex);
     if (m_stopping) {
       return; // the reports are computed when first asked for, and stored then
     }
-    m_queue.push_back(std::move(work));
+    m_queue.push_back(std::move(run_id));
     ++m_stats.pending;
   }
   m_cv.notify_one();
@@ -86,8 +84,8 @@ void ReportPrecomputer::loop() {
     }
     // Everything queued now, as one batch for the writer: a back-fill ends hundreds of runs in
     // a row, and one transaction stores all their reports.
-    std::deque<Work> work;
-    work.swap(m_queue);
+    std::deque<std::string> runs;
+    runs.swap(m_queue);
     m_busy = true;
     lock.unlock();
 
@@ -95,23 +93,19 @@ void ReportPrecomputer::loop() {
     batch.source = "reports";
     uint64_t computed = 0;
     uint64_t failed = 0;
-    for (Work& item : work) {
-      if (auto* report = std::get_if<store::StoredReport>(&item)) {
-        batch.reports.push_back(std::move(*report));
-        continue;
-      }
+    for (const std::string& run_id : runs) {
       if (m_stop_requested.load(std::memory_order_relaxed)) {
         continue; // only store what is computed: a catch-up of many runs never holds up a stop
       }
-      // Computing stores through store(): those reports join the next batch.
-      auto done = m_engine.precompute(std::get<std::string>(item), &m_stop_requested);
+      auto done = m_engine.precompute(run_id, &m_stop_requested);
       if (done) {
         ++computed;
+        std::move(done->begin(), done->end(), std::back_inserter(batch.reports));
       } else if (m_stop_requested.load(std::memory_order_relaxed)) {
         continue; // cut short by stop(): computed when first asked for
       } else {
         ++failed;
-        spdlog::warn("reports of run {}: {}", std::get<std::string>(item), done.error().message);
+        spdlog::warn("reports of run {}: {}", run_id, done.error().message);
       }
     }
     const uint64_t stored = batch.reports.size();
@@ -121,7 +115,7 @@ void ReportPrecomputer::loop() {
 
     lock.lock();
     m_busy = false;
-    m_stats.pending -= work.size();
+    m_stats.pending -= runs.size();
     m_stats.computed += computed;
     m_stats.failed += failed;
     m_stats.stored += stored;

@@ -9,12 +9,14 @@
 // count and state, and k_report_format), so a run that gets more lines afterwards, or a daemon
 // whose analysis changed, computes them again instead of answering from a stale row.
 //
-// The same thread stores what a query computed for an ended run that had no stored report (a
-// run from before this daemon version, or one the thread had not reached yet), so every ended
-// run is analysed at most once per format.
+// What a query computes for an ended run that had no stored report (a run from before this
+// daemon version, or one the thread had not reached yet) is stored too, by the QueryEngine
+// through the same sink (see QueryEngine's constructor), so every ended run is analysed at most
+// once per format. The engine knows nothing of this class: it returns what precompute()
+// computed, and this thread submits it.
 #pragma once
 
-#include "daemon/store/batch.hpp"
+#include "daemon/query/stored_kind.hpp"
 #include "daemon/store/batch_sink.hpp"
 #include "daemon/store/run_reader.hpp"
 
@@ -25,23 +27,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <variant>
 
 namespace ca::query {
 
 class QueryEngine;
-
-// What `run_reports.kind` holds.
-enum class StoredKind : int {
-  rebuild_roots = 1, // RunRebuilds with every root, affected units counted but not listed
-  timings = 2,       // RunTimings, whole
-};
-inline constexpr int k_stored_kinds = 2;
-
-// The version of the analysis code whose results are stored. Bump it whenever a change to the
-// rebuilds or timings analysis (daemon/query) changes what they compute: rows of other formats
-// are then ignored and recomputed.
-inline constexpr int k_report_format = 1;
 
 class ReportPrecomputer {
 public:
@@ -60,9 +49,6 @@ public:
   // Returns how many.
   Result<size_t> catch_up(store::ReaderPool& readers);
 
-  // Store a report a query computed. Never blocks.
-  void store(store::StoredReport report);
-
   // Stores the reports already computed, leaves the runs not yet computed (their reports are
   // computed when first asked for) and joins the thread. Idempotent.
   void stop();
@@ -71,7 +57,7 @@ public:
   void flush();
 
   struct Stats {
-    uint64_t pending = 0;  // runs and reports waiting
+    uint64_t pending = 0;  // runs waiting
     uint64_t computed = 0; // runs whose reports this thread computed or found stored
     uint64_t stored = 0;   // report rows handed to the writer
     uint64_t failed = 0;   // runs whose reports could not be computed (the error is logged)
@@ -79,16 +65,15 @@ public:
   Stats stats() const;
 
 private:
-  using Work = std::variant<std::string, store::StoredReport>; // a run id, or a report to store
   void loop();
-  void push(Work work);
+  void push(std::string run_id);
 
   QueryEngine& m_engine;
   store::BatchSink& m_sink;
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::condition_variable m_idle;
-  std::deque<Work> m_queue;
+  std::deque<std::string> m_queue; // run ids
   bool m_busy = false;
   bool m_stopping = false;
   std::atomic<bool> m_stop_requested{false}; // m_stopping, read between two runs' computations

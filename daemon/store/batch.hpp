@@ -72,7 +72,7 @@ struct BatchOutcome {
 // the analysis code of `format`; a reader ignores a row that does not match all three.
 struct StoredReport {
   std::string run_id;
-  int kind = 0; // see daemon/query/report_precomputer.hpp
+  int kind = 0; // see daemon/query/stored_kind.hpp
   int format = 0;
   uint64_t events = 0;
   std::string state;

@@ -1,15 +1,21 @@
 // Reports stored with ended runs (daemon/query/report_precomputer.hpp): what the precomputer
 // stores, that a later query answers from the row (and only while the row matches the run's
-// state and the analysis format), and that the serialized timings path the client socket uses
-// answers what the message path does.
+// state and the analysis format), that what a query computes for an ended run reaches the
+// engine's sink without ever waiting for it, and that the serialized timings path the client
+// socket uses answers what the message path does.
+#include "daemon/query/query_engine.hpp"
 #include "daemon/query/report_precomputer.hpp"
 #include "daemon/query/run_analysis.hpp"
+#include "daemon/query/stored_kind.hpp"
+#include "daemon/store/batch_sink.hpp"
 #include "daemon/store/writer.hpp"
 #include "tests/unit/query/corpus_db.hpp"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,12 +50,60 @@ v1::RunRebuilds rebuild_roots(QueryEngine& engine, const std::string& id) {
   return r->runs_size() == 1 ? r->runs(0) : v1::RunRebuilds();
 }
 
-// Reports an engine hands to its persist hook.
-struct Persisted {
-  std::vector<store::StoredReport> reports;
-  void attach(QueryEngine& engine) {
-    engine.set_persist([this](store::StoredReport r) { reports.push_back(std::move(r)); });
+// The sink a QueryEngine hands the reports its queries compute to: records them as the writer
+// would take them, without committing them (store_reports() does, where a test wants the rows).
+// `full`: try_submit() refuses every batch, as a writer whose queue is full does. submit() may
+// block (back-pressure), which a query thread must never do: a call fails the test.
+class RecordingSink final : public store::BatchSink {
+public:
+  explicit RecordingSink(bool full = false) : m_full(full) {}
+
+  void submit(store::Batch /*batch*/) override {
+    ADD_FAILURE() << "submit() may block: a query must use try_submit()";
   }
+
+  bool try_submit(store::Batch& batch, std::function<void()> on_room) override {
+    std::lock_guard lock(m_mutex);
+    if (m_full) {
+      ++m_refused;
+      m_on_room.push_back(std::move(on_room));
+      return false;
+    }
+    for (store::StoredReport& r : batch.reports) {
+      m_reports.push_back(std::move(r));
+    }
+    return true;
+  }
+
+  void flush() override {}
+
+  std::vector<store::StoredReport> reports() const {
+    std::lock_guard lock(m_mutex);
+    return m_reports;
+  }
+  size_t refused() const {
+    std::lock_guard lock(m_mutex);
+    return m_refused;
+  }
+  // Calls the on_room callbacks try_submit() was given while full, as the writer does once it
+  // has room again.
+  void make_room() {
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lock(m_mutex);
+      waiters.swap(m_on_room);
+    }
+    for (auto& on_room : waiters) {
+      on_room();
+    }
+  }
+
+private:
+  const bool m_full;
+  mutable std::mutex m_mutex;
+  std::vector<store::StoredReport> m_reports;
+  size_t m_refused = 0;
+  std::vector<std::function<void()>> m_on_room;
 };
 
 void store_reports(CorpusDb& db, std::vector<store::StoredReport> reports) {
@@ -68,18 +122,22 @@ const std::string k_run = test::k_corpus_c_run;
 TEST(StoredReports, an_ended_run_gets_both_reports_computed_from_all_its_events) {
   CorpusDb db;
   db.add(k_run);
-  Persisted persisted;
-  persisted.attach(db.engine());
-  ASSERT_TRUE(db.engine().precompute(k_run));
-  ASSERT_EQ(persisted.reports.size(), 2U);
-  store_reports(db, persisted.reports); // as the writer stores them
+  store::ReaderPool pool(db.path());
+  RecordingSink sink;
+  QueryEngine engine(pool, sink);
+  auto precomputed = engine.precompute(k_run);
+  ASSERT_TRUE(precomputed) << precomputed.error().message;
+  ASSERT_EQ(precomputed->size(), 2U);
+  EXPECT_TRUE(sink.reports().empty()) << "precompute() returns its reports, the sink gets none";
+  const std::vector<store::StoredReport> reports = *precomputed;
+  store_reports(db, reports); // as the writer stores them
 
   const auto events = test::decode_all(test::corpus_lines(k_run));
-  v1::RunTimings want_timings = timings(db.engine(), k_run).runs(0);
+  v1::RunTimings want_timings = timings(engine, k_run).runs(0);
   v1::RunRebuilds want_roots;
   copy_rebuilds_view(compute_rebuilds(events, want_timings.run()), RebuildsView{0, true},
                      want_roots);
-  for (const store::StoredReport& r : persisted.reports) {
+  for (const store::StoredReport& r : reports) {
     EXPECT_EQ(r.run_id, k_run);
     EXPECT_EQ(r.format, k_report_format);
     EXPECT_EQ(r.events, events.size());
@@ -103,9 +161,11 @@ TEST(StoredReports, an_ended_run_gets_both_reports_computed_from_all_its_events)
     }
   }
 
-  // Stored now: asking again computes nothing more.
-  ASSERT_TRUE(db.engine().precompute(k_run));
-  EXPECT_EQ(persisted.reports.size(), 2U);
+  // Stored now: asking again computes nothing more (the query above read the row too).
+  auto again = engine.precompute(k_run);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->empty());
+  EXPECT_TRUE(sink.reports().empty());
 }
 
 // The thread that stores the reports of every run that ends must not fill the query cache with
@@ -113,14 +173,16 @@ TEST(StoredReports, an_ended_run_gets_both_reports_computed_from_all_its_events)
 TEST(StoredReports, precomputing_leaves_the_query_cache_empty) {
   CorpusDb db;
   db.add(k_run);
-  Persisted persisted;
-  persisted.attach(db.engine());
-  ASSERT_TRUE(db.engine().precompute(k_run));
-  ASSERT_EQ(persisted.reports.size(), 2U);
-  EXPECT_EQ(db.engine().cache_stats().runs, 0U);
+  store::ReaderPool pool(db.path());
+  RecordingSink sink;
+  QueryEngine engine(pool, sink);
+  auto precomputed = engine.precompute(k_run);
+  ASSERT_TRUE(precomputed) << precomputed.error().message;
+  ASSERT_EQ(precomputed->size(), 2U);
+  EXPECT_EQ(engine.cache_stats().runs, 0U);
   // A query caches what it read, as before.
-  (void)timings(db.engine(), k_run);
-  EXPECT_EQ(db.engine().cache_stats().runs, 1U);
+  (void)timings(engine, k_run);
+  EXPECT_EQ(engine.cache_stats().runs, 1U);
 }
 
 TEST(StoredReports, a_run_in_progress_is_not_stored) {
@@ -128,11 +190,14 @@ TEST(StoredReports, a_run_in_progress_is_not_stored) {
   auto lines = test::corpus_lines(k_run);
   lines.resize(lines.size() / 2);
   db.apply(test::decode_all(lines));
-  Persisted persisted;
-  persisted.attach(db.engine());
-  ASSERT_TRUE(db.engine().precompute(k_run));
-  EXPECT_EQ(timings(db.engine(), k_run).runs(0).run().state(), "in_progress");
-  EXPECT_TRUE(persisted.reports.empty());
+  store::ReaderPool pool(db.path());
+  RecordingSink sink;
+  QueryEngine engine(pool, sink);
+  auto precomputed = engine.precompute(k_run);
+  ASSERT_TRUE(precomputed) << precomputed.error().message;
+  EXPECT_TRUE(precomputed->empty());
+  EXPECT_EQ(timings(engine, k_run).runs(0).run().state(), "in_progress");
+  EXPECT_TRUE(sink.reports().empty()) << "nor is what a query computed for it";
 }
 
 // A row is answered from only while it matches: the marker put into the stored timings shows
@@ -140,10 +205,9 @@ TEST(StoredReports, a_run_in_progress_is_not_stored) {
 TEST(StoredReports, answers_come_from_the_row_while_it_matches_the_run) {
   CorpusDb db;
   db.add(k_run);
-  Persisted persisted;
-  persisted.attach(db.engine());
-  ASSERT_TRUE(db.engine().precompute(k_run));
-  std::vector<store::StoredReport> rows = persisted.reports;
+  auto precomputed = db.engine().precompute(k_run);
+  ASSERT_TRUE(precomputed) << precomputed.error().message;
+  std::vector<store::StoredReport> rows = *precomputed;
   for (store::StoredReport& r : rows) {
     if (r.kind == static_cast<int>(StoredKind::timings)) {
       v1::RunTimings marked;
@@ -210,12 +274,11 @@ TEST(StoredReports, the_text_reports_roots_come_from_the_stored_row) {
   const char* step4 = test::k_corpus_a_runs[3];
   db.add(step4);
   const v1::RunRebuilds computed = rebuild_roots(db.engine(), step4);
-  Persisted persisted;
   store::ReaderPool pool(db.path());
   QueryEngine engine(pool);
-  persisted.attach(engine);
-  ASSERT_TRUE(engine.precompute(step4));
-  store_reports(db, persisted.reports);
+  auto precomputed = engine.precompute(step4);
+  ASSERT_TRUE(precomputed) << precomputed.error().message;
+  store_reports(db, *precomputed);
   QueryEngine fresh(pool);
   EXPECT_TRUE(MessageDifferencer::Equals(rebuild_roots(fresh, step4), computed));
   // -vv and JSON read the affected units, which are not stored: computed from the events.
@@ -248,16 +311,15 @@ TEST(StoredReports, serialized_timings_are_the_message_answer) {
   child.link = "ancestry";
   db.apply({}, {parent, child});
   store::ReaderPool pool(db.path());
-  QueryEngine engine(pool);
-  Persisted persisted;
-  persisted.attach(engine);
+  RecordingSink sink;
+  QueryEngine engine(pool, sink);
   for (int pass = 0; pass < 2; ++pass) { // computed, then cached
     for (const std::string& run : runs) {
       EXPECT_TRUE(MessageDifferencer::Equals(timings_serialized(engine, run), timings(engine, run)))
           << run;
     }
   }
-  store_reports(db, persisted.reports);
+  store_reports(db, sink.reports());
   QueryEngine fresh(pool); // from the rows
   for (const std::string& run : runs) {
     EXPECT_TRUE(MessageDifferencer::Equals(timings_serialized(fresh, run), timings(engine, run)))
@@ -271,8 +333,85 @@ TEST(StoredReports, serialized_timings_are_the_message_answer) {
   EXPECT_TRUE(MessageDifferencer::Equals(both, timings(engine, session)));
 }
 
+// A report a query computed for an ended run (one the precomputer had not reached, or stored by
+// an older daemon) goes to the engine's sink, once per run and format: asked again, it is
+// cached, and once stored a fresh engine answers from the row.
+TEST(StoredReports, a_report_a_query_computes_for_an_ended_run_reaches_the_sink) {
+  CorpusDb db;
+  db.add(k_run);
+  store::ReaderPool pool(db.path());
+  RecordingSink sink;
+  QueryEngine engine(pool, sink);
+  const v1::GetTimingsResponse t = timings(engine, k_run);
+  const v1::RunRebuilds roots = rebuild_roots(engine, k_run);
+  const std::vector<store::StoredReport> reports = sink.reports();
+  ASSERT_EQ(reports.size(), 2U);
+  EXPECT_EQ(reports[0].kind, static_cast<int>(StoredKind::timings));
+  EXPECT_EQ(reports[1].kind, static_cast<int>(StoredKind::rebuild_roots));
+  for (const store::StoredReport& r : reports) {
+    EXPECT_EQ(r.run_id, k_run);
+    EXPECT_EQ(r.format, k_report_format);
+    EXPECT_EQ(r.events, t.runs(0).run().events());
+    EXPECT_EQ(r.state, "completed");
+  }
+  v1::RunTimings stored;
+  ASSERT_TRUE(stored.ParseFromString(reports[0].body));
+  EXPECT_FALSE(stored.has_run()) << "the summary is the run's when read, not stored";
+  *stored.mutable_run() = t.runs(0).run();
+  const auto events = test::decode_all(test::corpus_lines(k_run));
+  EXPECT_TRUE(MessageDifferencer::Equals(stored, compute_timings(events, stored.run())));
+
+  (void)timings(engine, k_run);
+  (void)timings_serialized(engine, k_run);
+  (void)rebuild_roots(engine, k_run);
+  EXPECT_EQ(sink.reports().size(), 2U) << "cached: not computed, nor handed over, again";
+
+  store_reports(db, reports);
+  QueryEngine fresh(pool, sink);
+  EXPECT_TRUE(MessageDifferencer::Equals(timings(fresh, k_run), t));
+  EXPECT_TRUE(MessageDifferencer::Equals(rebuild_roots(fresh, k_run), roots));
+  EXPECT_EQ(sink.reports().size(), 2U) << "read from the rows";
+}
+
+// A query never waits for the store: when the sink is full the report is not stored, the
+// answer is the same, and the report is computed (and offered) again when next asked for.
+TEST(StoredReports, a_full_sink_neither_blocks_a_query_nor_loses_its_answer) {
+  CorpusDb db;
+  db.add(k_run);
+  store::ReaderPool pool(db.path());
+  QueryEngine plain(pool);
+  const v1::GetTimingsResponse want_timings = timings(plain, k_run);
+  const v1::RunRebuilds want_roots = rebuild_roots(plain, k_run);
+
+  RecordingSink full(/*full=*/true);
+  {
+    QueryEngine engine(pool, full);
+    EXPECT_TRUE(MessageDifferencer::Equals(timings(engine, k_run), want_timings));
+    EXPECT_TRUE(MessageDifferencer::Equals(timings_serialized(engine, k_run), want_timings));
+    EXPECT_TRUE(MessageDifferencer::Equals(rebuild_roots(engine, k_run), want_roots));
+    EXPECT_EQ(full.refused(), 2U);
+    EXPECT_TRUE(full.reports().empty());
+  }
+  full.make_room(); // the writer calls back when it has room: nothing to do, nothing breaks
+  {
+    auto reader = pool.lease();
+    ASSERT_TRUE(reader);
+    auto summary = (*reader)->run(k_run);
+    ASSERT_TRUE(summary);
+    for (StoredKind kind : {StoredKind::rebuild_roots, StoredKind::timings}) {
+      auto row = (*reader)->stored_report(*summary, static_cast<int>(kind), k_report_format);
+      ASSERT_TRUE(row);
+      EXPECT_FALSE(row->has_value()) << static_cast<int>(kind);
+    }
+  }
+  QueryEngine again(pool, full);
+  EXPECT_TRUE(MessageDifferencer::Equals(timings(again, k_run), want_timings));
+  EXPECT_EQ(full.refused(), 3U) << "computed again, and offered again";
+}
+
 // The daemon's wiring: the writer's commit observer hands ended runs to the precomputer, which
-// stores their reports through the writer; catch_up() finds ended runs stored without them.
+// stores their reports through the writer (as the engine does what its queries compute);
+// catch_up() finds ended runs stored without them.
 TEST(StoredReports, the_precomputer_stores_the_reports_of_runs_that_end) {
   test::TempDir dir;
   const auto path = dir.path() / "db.sqlite3";
@@ -281,9 +420,8 @@ TEST(StoredReports, the_precomputer_stores_the_reports_of_runs_that_end) {
   ASSERT_TRUE(store::migrate(**db));
   store::Writer writer(std::move(*db));
   store::ReaderPool pool(path);
-  QueryEngine engine(pool);
+  QueryEngine engine(pool, writer);
   ReportPrecomputer precomputer(engine, writer);
-  engine.set_persist([&](store::StoredReport r) { precomputer.store(std::move(r)); });
   bool observe = true;
   writer.set_commit_observer([&](store::Batch&& b, const store::BatchOutcome&) {
     for (const store::RunFacts& f : b.facts) {
