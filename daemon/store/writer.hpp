@@ -150,10 +150,11 @@ private:
   uint64_t m_completed = 0; // batches ever done
   bool m_stopping = false;
   WriterStats m_stats;
-  std::thread m_thread;
   // Work was committed since the heap was last trimmed (writer thread only; see return_memory()).
+  // Declared before m_thread: members are initialised in this order, and the thread reads it.
   bool m_trim_pending = false;
   static constexpr auto k_trim_after_idle = std::chrono::milliseconds(500);
+  std::thread m_thread;
 
   // The checkpointer (null if its connection could not be opened: then SQLite checkpoints
   // inside commits, as by default).
