@@ -93,6 +93,13 @@ void LocalServer::stop() {
     boost::system::error_code ec;
     m_acceptor.close(ec);
   });
+  // A call runs on the worker pool and its reply is written on the io threads: stopping them at
+  // once would drop it (the client of `stop` saw "Connection reset by peer" instead of the
+  // answer to Admin.Shutdown). Wait for the calls in flight, a bounded time.
+  const auto deadline = std::chrono::steady_clock::now() + k_stop_grace;
+  while (m_calls_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   m_io.stop();
   for (auto& t : m_threads) {
     t.join();
@@ -173,6 +180,14 @@ asio::awaitable<void> LocalServer::serve(local_socket socket) {
       spdlog::warn("client socket: a frame that is not a LocalCall; connection closed");
       co_return;
     }
+    // In flight from here until its reply is written (or cannot be): see stop().
+    struct InFlight {
+      explicit InFlight(std::atomic<int>& n) : count(n) { ++count; }
+      ~InFlight() { --count; }
+      InFlight(const InFlight&) = delete;
+      InFlight& operator=(const InFlight&) = delete;
+      std::atomic<int>& count;
+    } in_flight(m_calls_in_flight);
     std::string out = co_await call_on_pool(call);
     auto n = static_cast<uint32_t>(out.size());
     std::array<unsigned char, 4> out_header{

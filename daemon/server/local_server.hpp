@@ -26,6 +26,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <grpcpp/support/status.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -95,6 +96,8 @@ public:
   static constexpr uint32_t k_max_frame = 16 * 1024 * 1024;
   // A connection with no call for this long is closed (a CLI command makes its calls at once).
   static constexpr std::chrono::seconds k_idle_timeout{30};
+  // How long stop() waits for calls in flight (as long as gRPC's shutdown deadline).
+  static constexpr std::chrono::seconds k_stop_grace{2};
 
   // Binds `socket_path` (replacing a stale one, mode 0600) and serves `table` on `threads`
   // io threads, running the calls on `pool` (which outlives the server and is stopped after
@@ -133,6 +136,9 @@ private:
       std::make_shared<runtime::ConnectionCount>(); // capped (daemon/ingest/fd_budget.hpp)
   std::vector<std::thread> m_threads;
   bool m_stopped = false;
+  // Calls read and not yet answered: stop() lets them finish (Admin.Shutdown's own reply among
+  // them) before it stops the io threads.
+  std::atomic<int> m_calls_in_flight{0};
 };
 
 } // namespace ca::server
