@@ -151,6 +151,9 @@ std::pair<Result<store::BatchOutcome>, std::thread::id> run_commit(store::BatchS
       },
       asio::detached);
   io.run();
+  // The sink's thread may still hold the batch, whose on_done holds a timer of `io`: let it
+  // finish before `io` goes (ASan saw the timer destroyed after its service).
+  sink.flush();
   return {result.value_or(unexpected(ErrorCode::internal, "commit never resumed")), resumed_on};
 }
 
